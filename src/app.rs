@@ -1,0 +1,124 @@
+//! Assembly of the running parts from a `Config`: storage, vector index, model thread,
+//! catalogue index and router. Shared by the CLI commands and the server so both run the
+//! same pipeline.
+
+use std::sync::Arc;
+
+use crate::{
+    config::Config,
+    domain::{Catalogue, CatalogueError},
+    embed::{CandleEncoder, Embedder, ModelError},
+    index::{EmbeddedIndex, IndexError, VectorIndex},
+    store::{Store, StoreError, StoredInquiry},
+    triage::{CatalogueSimilarity, Router, TriageError, catalogue_index},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Catalogue(#[from] CatalogueError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("building the catalogue index failed: {0}")]
+    Triage(#[from] TriageError),
+}
+
+/// Loads the encoder on a blocking thread (it takes seconds) and starts the model thread.
+pub async fn start_embedder(config: &Config) -> Result<Embedder, ModelError> {
+    let model = config.model.clone();
+    let threads = model.threads;
+    let encoder = tokio::task::spawn_blocking(move || {
+        if threads > 0 {
+            // candle sizes its CPU thread pool from this variable at first use.
+            // SAFETY: set before the pool exists and before other threads read it.
+            unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+        }
+        CandleEncoder::load(&model)
+    })
+    .await
+    .expect("model loading thread")?;
+    Ok(Embedder::spawn(
+        Box::new(encoder),
+        config.model.queue_capacity,
+    ))
+}
+
+pub fn open_index(config: &Config) -> Result<Arc<dyn VectorIndex>, IndexError> {
+    Ok(Arc::new(EmbeddedIndex::open(
+        &config.data.dir.join("index"),
+    )?))
+}
+
+/// Everything needed to route: available once the model is loaded and the catalogue
+/// indexed.
+pub struct Engine {
+    pub embedder: Embedder,
+    pub router: Router,
+}
+
+impl Engine {
+    pub async fn start(
+        config: &Config,
+        store: &Store,
+        index: Arc<dyn VectorIndex>,
+        embedder: Embedder,
+    ) -> Result<Self, StartError> {
+        let catalogue = Arc::new(Catalogue::load(&config.catalogue.path)?);
+        let rebuilt = catalogue_index::sync(&catalogue, &embedder, index.as_ref(), store).await?;
+        tracing::info!(
+            services = catalogue.services.len(),
+            departments = catalogue.departments.len(),
+            rebuilt,
+            "catalogue index ready"
+        );
+        let scorer = Box::new(CatalogueSimilarity {
+            temperature: config.triage.temperature,
+        });
+        let router = Router::new(
+            catalogue,
+            embedder.clone(),
+            index,
+            scorer,
+            config.triage.clone(),
+        );
+        Ok(Self { embedder, router })
+    }
+
+    /// Routes a stored inquiry and records the decision.
+    pub async fn decide(
+        &self,
+        store: &Store,
+        inquiry: &mut StoredInquiry,
+    ) -> Result<(), TriageError> {
+        let decision = self.router.route(&inquiry.text).await?;
+        inquiry.status = store.record_decision(inquiry.id, &decision).await?;
+        tracing::info!(
+            case = %inquiry.case_number,
+            service = %decision.service.id,
+            confidence = decision.confidence,
+            status = inquiry.status.as_str(),
+            "inquiry routed"
+        );
+        inquiry.decision = Some(decision);
+        Ok(())
+    }
+
+    /// Decides every inquiry still waiting (after a restart, or accepted while loading).
+    pub async fn drain_pending(&self, store: &Store) -> Result<usize, TriageError> {
+        let mut done = 0;
+        loop {
+            let batch = store.pending_inquiries(64).await?;
+            if batch.is_empty() {
+                return Ok(done);
+            }
+            for mut inquiry in batch {
+                self.decide(store, &mut inquiry).await?;
+                done += 1;
+            }
+        }
+    }
+}

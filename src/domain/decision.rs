@@ -1,0 +1,70 @@
+//! A routing decision: the chosen service and department, how sure the router is, the
+//! other candidates, and the catalogue evidence behind it. This is the JSON contract the
+//! API and CLI return.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteStatus {
+    /// Confident enough to go to the department without a clerk looking first.
+    Routed,
+    /// Goes to the department's review queue with the candidate list.
+    Review,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub service_id: String,
+    pub service_name: String,
+    pub department_id: String,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceKind {
+    ServiceName,
+    Description,
+    Keywords,
+    Example,
+}
+
+/// A catalogue entry that matched the inquiry, with its cosine similarity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub service_id: String,
+    pub kind: EvidenceKind,
+    pub text: String,
+    pub similarity: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutedDepartment {
+    pub id: String,
+    pub name: String,
+    pub mailbox: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoutedService {
+    pub id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leika: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub status: RouteStatus,
+    pub service: RoutedService,
+    pub department: RoutedDepartment,
+    pub confidence: f32,
+    /// Why this status: which threshold was met or missed.
+    pub reason: String,
+    pub candidates: Vec<Candidate>,
+    pub evidence: Vec<Evidence>,
+    /// Which router and embedding model produced this decision.
+    pub router: String,
+    pub model: String,
+}

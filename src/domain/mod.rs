@@ -1,0 +1,12 @@
+//! Pure domain types: the service catalogue, case numbers, inquiries and routing decisions.
+//! Nothing here performs IO beyond reading the catalogue text it is handed.
+
+pub mod case;
+pub mod catalogue;
+pub mod decision;
+pub mod inquiry;
+
+pub use case::CaseNumber;
+pub use catalogue::{Catalogue, CatalogueError, Department, Service};
+pub use decision::{Candidate, Decision, Evidence, EvidenceKind, RouteStatus};
+pub use inquiry::{Channel, InquiryText};

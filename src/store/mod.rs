@@ -1,0 +1,364 @@
+//! Durable storage: inquiries, their decisions, case numbers and the embedding cache, in
+//! SQLite (WAL) under `data/` by default. An inquiry is committed before anything is
+//! acknowledged to the sender.
+
+use std::{collections::HashMap, str::FromStr};
+
+use chrono::{DateTime, Datelike, Utc};
+use serde::Serialize;
+use sqlx::{
+    Row,
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
+};
+
+use crate::domain::{CaseNumber, Channel, Decision, RouteStatus};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database location {0}: {1}")]
+    Location(String, String),
+    #[error("stored record is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InquiryStatus {
+    Received,
+    Routed,
+    Review,
+    Failed,
+}
+
+impl InquiryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Routed => "routed",
+            Self::Review => "review",
+            Self::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        [Self::Received, Self::Routed, Self::Review, Self::Failed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown inquiry status '{s}'")))
+    }
+}
+
+impl From<RouteStatus> for InquiryStatus {
+    fn from(s: RouteStatus) -> Self {
+        match s {
+            RouteStatus::Routed => Self::Routed,
+            RouteStatus::Review => Self::Review,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInquiry {
+    pub channel: Channel,
+    pub sender: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredInquiry {
+    #[serde(skip)]
+    pub id: i64,
+    pub case_number: CaseNumber,
+    pub received_at: DateTime<Utc>,
+    pub channel: Channel,
+    pub sender: Option<String>,
+    pub text: String,
+    pub status: InquiryStatus,
+    pub decision: Option<Decision>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens the database (creating file and parent directory), enables WAL and applies
+    /// pending migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Location(url.into(), e.to_string()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let file = options.get_filename();
+        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Location(parent.display().to_string(), e.to_string()))?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Commits a new inquiry with the next case number of the current year.
+    pub async fn insert_inquiry(&self, new: NewInquiry) -> Result<StoredInquiry, StoreError> {
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        let sequence: i64 = sqlx::query_scalar(
+            "INSERT INTO case_counters (year, last) VALUES (?, 1)
+             ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",
+        )
+        .bind(now.year())
+        .fetch_one(&mut *tx)
+        .await?;
+        let case_number = CaseNumber {
+            year: now.year(),
+            sequence: u32::try_from(sequence)
+                .map_err(|_| StoreError::Corrupt("case counter overflow".into()))?,
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO inquiries (case_number, received_at, channel, sender, text, status, updated_at)
+             VALUES (?, ?, ?, ?, ?, 'received', ?) RETURNING id",
+        )
+        .bind(case_number.to_string())
+        .bind(now.to_rfc3339())
+        .bind(new.channel.as_str())
+        .bind(&new.sender)
+        .bind(&new.text)
+        .bind(now.to_rfc3339())
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(StoredInquiry {
+            id,
+            case_number,
+            received_at: now,
+            channel: new.channel,
+            sender: new.sender,
+            text: new.text,
+            status: InquiryStatus::Received,
+            decision: None,
+        })
+    }
+
+    pub async fn inquiry(&self, case: &CaseNumber) -> Result<Option<StoredInquiry>, StoreError> {
+        let row = sqlx::query("SELECT * FROM inquiries WHERE case_number = ?")
+            .bind(case.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| inquiry_from_row(&r)).transpose()
+    }
+
+    /// Inquiries still waiting for a decision, oldest first.
+    pub async fn pending_inquiries(&self, limit: i64) -> Result<Vec<StoredInquiry>, StoreError> {
+        let rows =
+            sqlx::query("SELECT * FROM inquiries WHERE status = 'received' ORDER BY id LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(inquiry_from_row).collect()
+    }
+
+    /// Stores a decision in the history and as the inquiry's current one, atomically.
+    pub async fn record_decision(
+        &self,
+        inquiry_id: i64,
+        decision: &Decision,
+    ) -> Result<InquiryStatus, StoreError> {
+        let now = Utc::now().to_rfc3339();
+        let json = serde_json::to_string(decision).expect("decision serialises");
+        let status = InquiryStatus::from(decision.status);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO decisions (inquiry_id, created_at, router, model, service_id, confidence, status, decision)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(inquiry_id)
+        .bind(&now)
+        .bind(&decision.router)
+        .bind(&decision.model)
+        .bind(&decision.service.id)
+        .bind(decision.confidence)
+        .bind(status.as_str())
+        .bind(&json)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE inquiries SET status = ?, decision = ?, updated_at = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(&json)
+            .bind(&now)
+            .bind(inquiry_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(status)
+    }
+
+    pub async fn cached_embeddings(
+        &self,
+        model: &str,
+        hashes: &[String],
+    ) -> Result<HashMap<String, Vec<f32>>, StoreError> {
+        let mut found = HashMap::new();
+        for chunk in hashes.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT text_hash, vector FROM embedding_cache WHERE model = ? AND text_hash IN ({placeholders})"
+            );
+            let mut q = sqlx::query(&sql).bind(model);
+            for h in chunk {
+                q = q.bind(h);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                let blob: Vec<u8> = row.try_get("vector")?;
+                found.insert(row.try_get("text_hash")?, decode_vector(&blob));
+            }
+        }
+        Ok(found)
+    }
+
+    pub async fn cache_embeddings(
+        &self,
+        model: &str,
+        entries: &[(String, Vec<f32>)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (hash, vector) in entries {
+            sqlx::query(
+                "INSERT OR IGNORE INTO embedding_cache (model, text_hash, vector) VALUES (?, ?, ?)",
+            )
+            .bind(model)
+            .bind(hash)
+            .bind(encode_vector(vector))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn inquiry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredInquiry, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(what.to_string());
+    let case: String = r.try_get("case_number")?;
+    let received: String = r.try_get("received_at")?;
+    let channel: String = r.try_get("channel")?;
+    let status: String = r.try_get("status")?;
+    let decision: Option<String> = r.try_get("decision")?;
+    Ok(StoredInquiry {
+        id: r.try_get("id")?,
+        case_number: case.parse().map_err(|_| corrupt("case number"))?,
+        received_at: DateTime::parse_from_rfc3339(&received)
+            .map_err(|_| corrupt("received_at"))?
+            .with_timezone(&Utc),
+        channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel"))?,
+        sender: r.try_get("sender")?,
+        text: r.try_get("text")?,
+        status: InquiryStatus::parse(&status)?,
+        decision: decision
+            .map(|d| serde_json::from_str(&d))
+            .transpose()
+            .map_err(|_| corrupt("decision"))?,
+    })
+}
+
+pub fn encode_vector(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+pub fn decode_vector(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/db/anliegen.db", dir.path().display());
+        (dir, Store::open(&url).await.unwrap())
+    }
+
+    fn new(text: &str) -> NewInquiry {
+        NewInquiry {
+            channel: Channel::Api,
+            sender: Some("a@example.org".into()),
+            text: text.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn case_numbers_are_sequential_and_unique_under_concurrency() {
+        let (_d, store) = temp_store().await;
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let s = store.clone();
+                tokio::spawn(async move { s.insert_inquiry(new(&format!("t{i}"))).await.unwrap() })
+            })
+            .collect();
+        let mut seqs = Vec::new();
+        for t in tasks {
+            seqs.push(t.await.unwrap().case_number.sequence);
+        }
+        seqs.sort();
+        assert_eq!(seqs, (1..=20).collect::<Vec<u32>>());
+    }
+
+    #[tokio::test]
+    async fn inquiry_round_trips_and_stays_pending_until_decided() {
+        let (_d, store) = temp_store().await;
+        let stored = store.insert_inquiry(new("Laterne kaputt")).await.unwrap();
+        let loaded = store.inquiry(&stored.case_number).await.unwrap().unwrap();
+        assert_eq!(loaded.text, "Laterne kaputt");
+        assert_eq!(loaded.status, InquiryStatus::Received);
+        assert_eq!(store.pending_inquiries(10).await.unwrap().len(), 1);
+        let missing = CaseNumber {
+            year: 1999,
+            sequence: 1,
+        };
+        assert!(store.inquiry(&missing).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn embedding_cache_round_trips_by_model_and_hash() {
+        let (_d, store) = temp_store().await;
+        store
+            .cache_embeddings(
+                "m1",
+                &[
+                    ("h1".into(), vec![0.5, -1.0]),
+                    ("h2".into(), vec![2.0, 0.0]),
+                ],
+            )
+            .await
+            .unwrap();
+        let got = store
+            .cached_embeddings("m1", &["h1".into(), "h3".into()])
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got["h1"], vec![0.5, -1.0]);
+        assert!(
+            store
+                .cached_embeddings("m2", &["h1".into()])
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

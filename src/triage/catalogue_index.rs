@@ -1,0 +1,217 @@
+//! The catalogue as vector-index points: each service contributes its name, description,
+//! keywords and every example inquiry. The collection is tagged with the catalogue
+//! fingerprint and the model id and is rebuilt only when either changes; embeddings come
+//! from the cache by text hash, so a rebuild embeds only new or changed texts.
+
+use sha2::{Digest, Sha256};
+
+use super::TriageError;
+use crate::{
+    domain::{Catalogue, EvidenceKind},
+    embed::Embedder,
+    index::{Payload, Point, VectorIndex},
+    store::Store,
+};
+
+pub const CATALOGUE_COLLECTION: &str = "catalogue";
+
+/// Texts embedded per request to the model thread while rebuilding.
+const EMBED_CHUNK: usize = 64;
+
+pub struct Document {
+    pub id: String,
+    pub service_id: String,
+    pub department_id: String,
+    pub kind: EvidenceKind,
+    pub text: String,
+}
+
+fn kind_name(kind: EvidenceKind) -> &'static str {
+    match kind {
+        EvidenceKind::ServiceName => "service_name",
+        EvidenceKind::Description => "description",
+        EvidenceKind::Keywords => "keywords",
+        EvidenceKind::Example => "example",
+    }
+}
+
+pub fn evidence_kind(name: &str) -> EvidenceKind {
+    [
+        EvidenceKind::ServiceName,
+        EvidenceKind::Description,
+        EvidenceKind::Keywords,
+        EvidenceKind::Example,
+    ]
+    .into_iter()
+    .find(|k| kind_name(*k) == name)
+    .unwrap_or(EvidenceKind::Example)
+}
+
+pub fn documents(catalogue: &Catalogue) -> Vec<Document> {
+    let mut docs = Vec::new();
+    for s in &catalogue.services {
+        let mut push = |kind: EvidenceKind, n: usize, text: String| {
+            docs.push(Document {
+                id: format!("{}:{}:{n}", s.id, kind_name(kind)),
+                service_id: s.id.clone(),
+                department_id: s.department.clone(),
+                kind,
+                text,
+            });
+        };
+        push(EvidenceKind::ServiceName, 0, s.name.clone());
+        push(
+            EvidenceKind::Description,
+            0,
+            format!("{}: {}", s.name, s.description),
+        );
+        if !s.keywords.is_empty() {
+            push(
+                EvidenceKind::Keywords,
+                0,
+                format!("{}: {}", s.name, s.keywords.join(", ")),
+            );
+        }
+        for (n, e) in s
+            .examples
+            .iter()
+            .filter(|e| !e.trim().is_empty())
+            .enumerate()
+        {
+            push(EvidenceKind::Example, n, e.clone());
+        }
+    }
+    docs
+}
+
+pub fn text_hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+/// Embeds `texts`, taking what the cache already has and caching the rest.
+pub async fn embed_cached(
+    embedder: &Embedder,
+    store: &Store,
+    texts: &[String],
+) -> Result<Vec<Vec<f32>>, TriageError> {
+    let model = embedder.info().id.clone();
+    let hashes: Vec<String> = texts.iter().map(|t| text_hash(t)).collect();
+    let mut cached = store.cached_embeddings(&model, &hashes).await?;
+    let missing: Vec<usize> = (0..texts.len())
+        .filter(|&i| !cached.contains_key(&hashes[i]))
+        .collect();
+    for chunk in missing.chunks(EMBED_CHUNK) {
+        let batch: Vec<String> = chunk.iter().map(|&i| texts[i].clone()).collect();
+        let vectors = embedder.embed(batch).await?;
+        let entries: Vec<(String, Vec<f32>)> = chunk
+            .iter()
+            .map(|&i| hashes[i].clone())
+            .zip(vectors)
+            .collect();
+        store.cache_embeddings(&model, &entries).await?;
+        cached.extend(entries);
+    }
+    Ok(hashes.iter().map(|h| cached[h].clone()).collect())
+}
+
+/// Brings the catalogue collection up to date; returns whether it was rebuilt.
+pub async fn sync(
+    catalogue: &Catalogue,
+    embedder: &Embedder,
+    index: &dyn VectorIndex,
+    store: &Store,
+) -> Result<bool, TriageError> {
+    let tag = format!("{}:{}", catalogue.fingerprint(), embedder.info().id);
+    index
+        .ensure_collection(CATALOGUE_COLLECTION, embedder.info().dimension)
+        .await?;
+    if index.tag(CATALOGUE_COLLECTION).await?.as_deref() == Some(tag.as_str()) {
+        return Ok(false);
+    }
+    let docs = documents(catalogue);
+    let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
+    let vectors = embed_cached(embedder, store, &texts).await?;
+    let points = docs
+        .into_iter()
+        .zip(vectors)
+        .map(|(d, vector)| Point {
+            id: d.id,
+            vector,
+            payload: Payload {
+                service_id: d.service_id,
+                department_id: d.department_id,
+                kind: kind_name(d.kind).into(),
+                text: d.text,
+                status: None,
+            },
+        })
+        .collect();
+    index
+        .replace_all(CATALOGUE_COLLECTION, points, &tag)
+        .await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, atomic::Ordering};
+
+    use super::*;
+    use crate::{embed::worker::tests::HashEncoder, index::EmbeddedIndex};
+
+    const DEMO: &str = include_str!("../../config/catalogue.toml");
+
+    #[test]
+    fn every_service_contributes_name_description_and_examples() {
+        let c = Catalogue::parse(DEMO, "demo").unwrap();
+        let docs = documents(&c);
+        for s in &c.services {
+            let own: Vec<_> = docs.iter().filter(|d| d.service_id == s.id).collect();
+            assert!(own.len() >= 2 + s.examples.len());
+            assert!(own.iter().all(|d| d.department_id == s.department));
+        }
+        let ids: std::collections::HashSet<_> = docs.iter().map(|d| &d.id).collect();
+        assert_eq!(ids.len(), docs.len(), "document ids are unique");
+    }
+
+    #[tokio::test]
+    async fn rebuilds_only_when_catalogue_changes_and_reuses_cached_vectors() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}/a.db", dir.path().display()))
+            .await
+            .unwrap();
+        let index = EmbeddedIndex::open(&dir.path().join("index")).unwrap();
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let embedder = Embedder::spawn(
+            Box::new(HashEncoder {
+                dim: 32,
+                calls: calls.clone(),
+            }),
+            8,
+        );
+        let c = Catalogue::parse(DEMO, "demo").unwrap();
+        assert!(sync(&c, &embedder, &index, &store).await.unwrap());
+        let first_calls = calls.load(Ordering::SeqCst);
+        assert!(first_calls > 0);
+        assert!(!sync(&c, &embedder, &index, &store).await.unwrap());
+        assert_eq!(
+            index.count(CATALOGUE_COLLECTION).await.unwrap(),
+            documents(&c).len()
+        );
+
+        // A changed catalogue rebuilds the index but embeds only the new text.
+        let changed = DEMO.replacen(
+            "examples = [",
+            "examples = [\"Eine ganz neue Beispielanfrage\", ",
+            1,
+        );
+        let c2 = Catalogue::parse(&changed, "demo").unwrap();
+        calls.store(0, Ordering::SeqCst);
+        assert!(sync(&c2, &embedder, &index, &store).await.unwrap());
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one batch for the one new text"
+        );
+    }
+}

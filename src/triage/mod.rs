@@ -1,0 +1,163 @@
+//! Routing an inquiry to a service and its department. The catalogue is embedded into the
+//! vector index (`catalogue_index`); a `Scorer` turns the nearest catalogue entries into
+//! per-service scores; the `Router` turns scores into a `Decision` with candidates and
+//! evidence. The learned, calibrated scorer plugs in at the `Scorer` seam.
+
+pub mod catalogue_index;
+pub mod scoring;
+
+use std::sync::Arc;
+
+use crate::{
+    config::TriageConfig,
+    domain::{
+        Candidate, Catalogue, Decision, Evidence, RouteStatus,
+        decision::{RoutedDepartment, RoutedService},
+    },
+    embed::{EmbedError, Embedder},
+    index::{Filter, IndexError, VectorIndex},
+    store::StoreError,
+};
+
+pub use catalogue_index::CATALOGUE_COLLECTION;
+pub use scoring::{CatalogueSimilarity, Scorer, ServiceScore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TriageError {
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the catalogue index is empty")]
+    EmptyIndex,
+}
+
+/// Evidence entries listed per candidate service.
+const EVIDENCE_PER_SERVICE: usize = 3;
+/// Candidate services whose evidence is shown.
+const EVIDENCE_SERVICES: usize = 3;
+
+pub struct Router {
+    catalogue: Arc<Catalogue>,
+    embedder: Embedder,
+    index: Arc<dyn VectorIndex>,
+    scorer: Box<dyn Scorer>,
+    config: TriageConfig,
+}
+
+impl Router {
+    pub fn new(
+        catalogue: Arc<Catalogue>,
+        embedder: Embedder,
+        index: Arc<dyn VectorIndex>,
+        scorer: Box<dyn Scorer>,
+        config: TriageConfig,
+    ) -> Self {
+        Self {
+            catalogue,
+            embedder,
+            index,
+            scorer,
+            config,
+        }
+    }
+
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    pub async fn route(&self, text: &str) -> Result<Decision, TriageError> {
+        let vector = self.embedder.embed_one(text).await?;
+        let hits = self
+            .index
+            .search(
+                CATALOGUE_COLLECTION,
+                &vector,
+                self.config.neighbours,
+                &Filter::default(),
+            )
+            .await?;
+        if hits.is_empty() {
+            return Err(TriageError::EmptyIndex);
+        }
+        let scores = self.scorer.score(&self.catalogue, &vector, &hits);
+        let best = scores.first().ok_or(TriageError::EmptyIndex)?;
+        let service = self
+            .catalogue
+            .service(&best.service_id)
+            .ok_or(TriageError::EmptyIndex)?;
+        let department = self
+            .catalogue
+            .department(&service.department)
+            .expect("validated catalogue: every service has its department");
+
+        let status = if best.probability >= self.config.min_confidence {
+            RouteStatus::Routed
+        } else {
+            RouteStatus::Review
+        };
+        let reason = match status {
+            RouteStatus::Routed => format!(
+                "confidence {:.2} reaches triage.min_confidence {:.2}",
+                best.probability, self.config.min_confidence
+            ),
+            RouteStatus::Review => format!(
+                "confidence {:.2} is below triage.min_confidence {:.2}; a clerk decides between the candidates",
+                best.probability, self.config.min_confidence
+            ),
+        };
+        let candidates = scores
+            .iter()
+            .take(self.config.candidates.max(1))
+            .filter_map(|s| {
+                let svc = self.catalogue.service(&s.service_id)?;
+                Some(Candidate {
+                    service_id: svc.id.clone(),
+                    service_name: svc.name.clone(),
+                    department_id: svc.department.clone(),
+                    score: round3(s.probability),
+                })
+            })
+            .collect();
+        let evidence = scores
+            .iter()
+            .take(EVIDENCE_SERVICES)
+            .flat_map(|s| {
+                hits.iter()
+                    .filter(|h| h.payload.service_id == s.service_id)
+                    .take(EVIDENCE_PER_SERVICE)
+                    .map(|h| Evidence {
+                        service_id: h.payload.service_id.clone(),
+                        kind: catalogue_index::evidence_kind(&h.payload.kind),
+                        text: h.payload.text.clone(),
+                        similarity: round3(h.score),
+                    })
+            })
+            .collect();
+        Ok(Decision {
+            status,
+            service: RoutedService {
+                id: service.id.clone(),
+                name: service.name.clone(),
+                leika: service.leika.clone(),
+            },
+            department: RoutedDepartment {
+                id: department.id.clone(),
+                name: department.name.clone(),
+                mailbox: department.mailbox.clone(),
+            },
+            confidence: round3(best.probability),
+            reason,
+            candidates,
+            evidence,
+            router: self.scorer.name(),
+            model: self.embedder.info().id.clone(),
+        })
+    }
+}
+
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}

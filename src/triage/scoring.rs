@@ -1,0 +1,135 @@
+//! Scorers turn an inquiry's nearest catalogue entries into a probability per service.
+//! `CatalogueSimilarity` needs no training data: it combines each service's best and
+//! second-best matching entry and normalises with a softmax. Its probabilities are not
+//! calibrated; a learned scorer replaces it once labelled inquiries exist.
+
+use std::collections::HashMap;
+
+use crate::{domain::Catalogue, index::Hit};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceScore {
+    pub service_id: String,
+    pub probability: f32,
+}
+
+pub trait Scorer: Send + Sync {
+    /// Scores, highest first; only services of `catalogue` appear (closed set).
+    fn score(&self, catalogue: &Catalogue, query: &[f32], hits: &[Hit]) -> Vec<ServiceScore>;
+    /// Name and version, recorded with every decision.
+    fn name(&self) -> String;
+}
+
+pub struct CatalogueSimilarity {
+    pub temperature: f32,
+}
+
+impl Scorer for CatalogueSimilarity {
+    fn score(&self, catalogue: &Catalogue, _query: &[f32], hits: &[Hit]) -> Vec<ServiceScore> {
+        // Hits arrive best first, so the first two per service are its best two.
+        let mut per_service: HashMap<&str, Vec<f32>> = HashMap::new();
+        for h in hits {
+            if catalogue.service(&h.payload.service_id).is_some() {
+                let s = per_service
+                    .entry(h.payload.service_id.as_str())
+                    .or_default();
+                if s.len() < 2 {
+                    s.push(h.score);
+                }
+            }
+        }
+        let raw: Vec<(&str, f32)> = per_service
+            .into_iter()
+            .map(|(id, s)| {
+                let second = s.get(1).copied().unwrap_or(s[0] - 0.02);
+                (id, 0.7 * s[0] + 0.3 * second)
+            })
+            .collect();
+        softmax_sorted(raw, self.temperature)
+    }
+
+    fn name(&self) -> String {
+        "catalogue-similarity-v1".into()
+    }
+}
+
+fn softmax_sorted(raw: Vec<(&str, f32)>, temperature: f32) -> Vec<ServiceScore> {
+    let t = temperature.max(1e-4);
+    let max = raw
+        .iter()
+        .map(|(_, s)| *s)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = raw.iter().map(|(_, s)| ((s - max) / t).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    let mut out: Vec<ServiceScore> = raw
+        .iter()
+        .zip(exp)
+        .map(|((id, _), e)| ServiceScore {
+            service_id: id.to_string(),
+            probability: e / sum,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.probability
+            .total_cmp(&a.probability)
+            .then(a.service_id.cmp(&b.service_id))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::Payload;
+
+    fn catalogue() -> Catalogue {
+        let mut t = String::from(
+            "[catalogue]\nname = \"T\"\n[[departments]]\nid = \"d\"\nname = \"D\"\nmailbox = \"d@example.org\"\n",
+        );
+        for s in ["a", "b", "c"] {
+            t.push_str(&format!(
+                "[[services]]\nid = \"{s}\"\nname = \"{s}\"\ndepartment = \"d\"\ndescription = \"x\"\nexamples = [\"1\", \"2\", \"3\"]\n"
+            ));
+        }
+        Catalogue::parse(&t, "t").unwrap()
+    }
+
+    fn hit(service: &str, score: f32) -> Hit {
+        Hit {
+            id: format!("{service}{score}"),
+            score,
+            payload: Payload {
+                service_id: service.into(),
+                department_id: "d".into(),
+                kind: "example".into(),
+                text: String::new(),
+                status: None,
+            },
+        }
+    }
+
+    #[test]
+    fn best_supported_service_wins_and_probabilities_sum_to_one() {
+        let hits = [
+            hit("a", 0.90),
+            hit("b", 0.89),
+            hit("b", 0.88),
+            hit("a", 0.80),
+            hit("ghost", 0.99),
+        ];
+        let s = CatalogueSimilarity { temperature: 0.02 }.score(&catalogue(), &[], &hits);
+        assert_eq!(s.len(), 2, "unknown services never come out");
+        assert_eq!(s[0].service_id, "b");
+        let total: f32 = s.iter().map(|x| x.probability).sum();
+        assert!((total - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn lower_temperature_sharpens() {
+        let hits = [hit("a", 0.90), hit("b", 0.88)];
+        let c = catalogue();
+        let soft = CatalogueSimilarity { temperature: 0.1 }.score(&c, &[], &hits);
+        let sharp = CatalogueSimilarity { temperature: 0.01 }.score(&c, &[], &hits);
+        assert!(sharp[0].probability > soft[0].probability);
+    }
+}

@@ -1,0 +1,114 @@
+//! The API's error contract: every error is `{"code", "message"}` with a stable,
+//! machine-readable code and the matching HTTP status. The status `match` has no catch-all
+//! arm, so a new error kind does not compile until its status is decided. 5xx bodies never
+//! carry internals; those are logged.
+
+use axum::{
+    Json,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde_json::json;
+
+use crate::{embed::EmbedError, store::StoreError, triage::TriageError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("send the body as JSON with content-type: application/json")]
+    UnsupportedMediaType,
+    #[error("the request body exceeds {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("{0}")]
+    InvalidField(String),
+    #[error("the inquiry text is empty")]
+    EmptyText,
+    #[error("{0}")]
+    TextTooLong(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed for this endpoint")]
+    MethodNotAllowed,
+    #[error("the model is still loading; try again shortly")]
+    NotReady,
+    #[error("the service is busy; try again shortly")]
+    Overloaded,
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidJson(_) => "invalid_json",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::BodyTooLarge(_) => "body_too_large",
+            Self::InvalidField(_) => "invalid_field",
+            Self::EmptyText => "empty_text",
+            Self::TextTooLong(_) => "text_too_long",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotReady => "not_ready",
+            Self::Overloaded => "overloaded",
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::BodyTooLarge(_) | Self::TextTooLong(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidField(_) | Self::EmptyText => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::NotReady | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(detail) = &self {
+            tracing::error!(error = %detail, "request failed");
+        }
+        let body = Json(json!({"code": self.code(), "message": self.to_string()}));
+        (self.status(), body).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<TriageError> for ApiError {
+    fn from(e: TriageError) -> Self {
+        match e {
+            TriageError::Embed(EmbedError::Overloaded) => Self::Overloaded,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_do_not_leak_details() {
+        let e = ApiError::Internal("disk /secret full".into());
+        assert_eq!(e.to_string(), "internal error");
+        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn overload_maps_to_503() {
+        let e: ApiError = TriageError::Embed(EmbedError::Overloaded).into();
+        assert_eq!(e.code(), "overloaded");
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+}

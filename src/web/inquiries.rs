@@ -1,0 +1,124 @@
+//! `/api/v1/inquiries`: accept a citizen's inquiry (committed before the response), decide
+//! it when the model is ready, and look it up by case number.
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{get, post},
+};
+use serde::Deserialize;
+
+use super::{ApiError, AppState, json::ApiJson};
+use crate::{
+    domain::{CaseNumber, Channel, InquiryText, inquiry::InvalidText},
+    store::{NewInquiry, StoredInquiry},
+    triage::TriageError,
+};
+
+/// Longest accepted sender address.
+const MAX_SENDER: usize = 320;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/inquiries", post(create))
+        .route("/inquiries/{case}", get(show))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateInquiry {
+    text: String,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    sender: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<CreateInquiry>,
+) -> Result<impl IntoResponse, ApiError> {
+    let text =
+        InquiryText::parse(&body.text, state.config.server.max_text_chars).map_err(
+            |e| match e {
+                InvalidText::Empty => ApiError::EmptyText,
+                InvalidText::TooLong { .. } => ApiError::TextTooLong(e.to_string()),
+            },
+        )?;
+    let channel = match body.channel.as_deref() {
+        None => Channel::Api,
+        Some(c) => Channel::parse(c).ok_or_else(|| {
+            ApiError::InvalidField(format!(
+                "channel '{c}' is unknown; use api, web, email or open311"
+            ))
+        })?,
+    };
+    let sender = body
+        .sender
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    if sender
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > MAX_SENDER)
+    {
+        return Err(ApiError::InvalidField(format!(
+            "sender is longer than {MAX_SENDER} characters"
+        )));
+    }
+    let mut inquiry = state
+        .store
+        .insert_inquiry(NewInquiry {
+            channel,
+            sender,
+            text: text.into_string(),
+        })
+        .await?;
+    let Some(engine) = state.engine.get() else {
+        return Ok(accepted_for_later(inquiry));
+    };
+    match engine.decide(&state.store, &mut inquiry).await {
+        Ok(()) => Ok((StatusCode::CREATED, Json(summary(&inquiry))).into_response()),
+        // The inquiry is committed; it is decided as soon as the model has capacity.
+        Err(TriageError::Embed(e)) => {
+            tracing::warn!(case = %inquiry.case_number, error = %e, "decision deferred");
+            state.pending.notify_one();
+            Ok(accepted_for_later(inquiry))
+        }
+        Err(e) => {
+            state.pending.notify_one();
+            Err(e.into())
+        }
+    }
+}
+
+fn accepted_for_later(inquiry: StoredInquiry) -> axum::response::Response {
+    (StatusCode::ACCEPTED, Json(summary(&inquiry))).into_response()
+}
+
+/// What the sender learns: the case number, the state and the decision, not their own text.
+fn summary(i: &StoredInquiry) -> serde_json::Value {
+    serde_json::json!({
+        "case_number": i.case_number,
+        "status": i.status,
+        "received_at": i.received_at,
+        "channel": i.channel,
+        "decision": i.decision,
+    })
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(case): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let case: CaseNumber = case
+        .parse()
+        .map_err(|e: crate::domain::case::InvalidCaseNumber| ApiError::NotFound(e.to_string()))?;
+    let inquiry = state
+        .store
+        .inquiry(&case)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no inquiry {case}")))?;
+    Ok(Json(inquiry))
+}

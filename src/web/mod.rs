@@ -1,0 +1,111 @@
+//! The HTTP API (axum): state, router assembly and server start. Each sub-module owns its
+//! routes; errors share one JSON contract (`error`).
+
+pub mod error;
+pub mod inquiries;
+pub mod json;
+
+use std::sync::{Arc, OnceLock};
+
+use axum::{
+    Json, Router, extract::DefaultBodyLimit, extract::State, http::StatusCode,
+    response::IntoResponse, routing::get,
+};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::{app::Engine, config::Config, store::Store};
+pub use error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    /// Set once the model is loaded and the catalogue indexed.
+    pub engine: Arc<OnceLock<Engine>>,
+    /// Wakes the background decider when an inquiry could not be decided at once.
+    pub pending: Arc<Notify>,
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.server.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .nest("/api/v1", inquiries::router())
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let engine = state.engine.get().ok_or(ApiError::NotReady)?;
+    Ok((
+        StatusCode::OK,
+        Json(json!({
+            "status": "ready",
+            "model": engine.embedder.info().id,
+            "services": engine.router.catalogue().services.len(),
+        })),
+    ))
+}
+
+/// Loads the engine in the background, then keeps deciding inquiries that are waiting.
+pub fn spawn_engine(state: AppState) {
+    tokio::spawn(async move {
+        let config = state.config.clone();
+        let engine = async {
+            let index = crate::app::open_index(&config)?;
+            let embedder = crate::app::start_embedder(&config).await?;
+            Engine::start(&config, &state.store, index, embedder).await
+        }
+        .await;
+        let engine = match engine {
+            Ok(e) => e,
+            Err(e) => {
+                tracing::error!(error = %e, "the service cannot become ready");
+                std::process::exit(1);
+            }
+        };
+        let _ = state.engine.set(engine);
+        tracing::info!("ready");
+        let engine = state.engine.get().expect("just set");
+        loop {
+            match engine.drain_pending(&state.store).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(decided = n, "decided waiting inquiries"),
+                Err(e) => tracing::warn!(error = %e, "deciding waiting inquiries failed; retrying"),
+            }
+            tokio::select! {
+                _ = state.pending.notified() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
+            }
+        }
+    });
+}
+
+/// Binds, starts loading the model, and serves until the process ends.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.database.url).await?;
+    let listener = tokio::net::TcpListener::bind(config.server.bind).await?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    let state = AppState {
+        config: Arc::new(config),
+        store,
+        engine: Arc::new(OnceLock::new()),
+        pending: Arc::new(Notify::new()),
+    };
+    spawn_engine(state.clone());
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
