@@ -68,15 +68,16 @@ impl Engine {
         embedder: Embedder,
     ) -> Result<Self, StartError> {
         let catalogue = Arc::new(Catalogue::load(&config.catalogue.path)?);
-        let rebuilt = catalogue_index::sync(&catalogue, &embedder, index.as_ref(), store).await?;
+        let vectors = catalogue_index::sync(&catalogue, &embedder, index.as_ref(), store).await?;
         tracing::info!(
             services = catalogue.services.len(),
             departments = catalogue.departments.len(),
-            rebuilt,
+            rebuilt = vectors.rebuilt,
             "catalogue index ready"
         );
         let scorer = Box::new(CatalogueSimilarity {
             temperature: config.triage.temperature,
+            centroids: vectors.centroids,
         });
         let router = Router::new(
             catalogue,

@@ -151,12 +151,13 @@ impl Config {
             set_path(&mut merged, &keys, env_value(&value));
         }
         let origin = file.map_or("configuration", |(o, _)| o).to_string();
-        toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e: toml::de::Error| ConfigError::Parse {
+        // The path in the error names the offending key, e.g. `server.max_body_bytes`.
+        serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
+            ConfigError::Parse {
                 origin,
-                message: e.message().to_string(),
-            })
+                message: format!("{}: {}", e.path(), e.inner().message()),
+            }
+        })
     }
 }
 

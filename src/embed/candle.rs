@@ -322,7 +322,7 @@ mod tests {
     fn batches_respect_the_token_budget() {
         let lengths = [3, 4, 4, 10, 10, 30];
         let b = plan_batches(&lengths, 20);
-        assert_eq!(b, vec![0..4, 4..5, 5..6]);
+        assert_eq!(b, vec![0..3, 3..5, 5..6]);
         // Every text gets a batch even when one alone exceeds the budget.
         assert_eq!(plan_batches(&[50], 20), vec![0..1]);
         assert!(plan_batches(&[], 20).is_empty());

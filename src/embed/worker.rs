@@ -180,28 +180,23 @@ pub(crate) mod tests {
         )
     }
 
-    #[tokio::test]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_callers_get_their_own_vectors() {
         let e = hash_embedder();
         let texts = ["Laterne kaputt", "Sperrmüll abholen", "Kita Platz"];
-        let futures = texts
+        let tasks: Vec<_> = texts
             .iter()
-            .map(|t| e.embed(vec![t.to_string(), format!("{t}!")]));
-        let results = futures_join(futures).await;
-        for (t, r) in texts.iter().zip(results) {
-            let r = r.unwrap();
+            .map(|t| {
+                let e = e.clone();
+                let batch = vec![t.to_string(), format!("{t}!")];
+                tokio::spawn(async move { e.embed(batch).await })
+            })
+            .collect();
+        for (t, task) in texts.iter().zip(tasks) {
+            let r = task.await.unwrap().unwrap();
             assert_eq!(r[0], hash_vector(t, 64));
             assert_eq!(r[1], hash_vector(&format!("{t}!"), 64));
         }
-    }
-
-    async fn futures_join<F: std::future::Future>(fs: impl Iterator<Item = F>) -> Vec<F::Output> {
-        let handles: Vec<_> = fs.collect();
-        let mut out = Vec::new();
-        for f in handles {
-            out.push(f.await);
-        }
-        out
     }
 
     #[tokio::test]

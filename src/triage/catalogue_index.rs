@@ -3,6 +3,8 @@
 //! fingerprint and the model id and is rebuilt only when either changes; embeddings come
 //! from the cache by text hash, so a rebuild embeds only new or changed texts.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
 
 use super::TriageError;
@@ -114,23 +116,36 @@ pub async fn embed_cached(
     Ok(hashes.iter().map(|h| cached[h].clone()).collect())
 }
 
-/// Brings the catalogue collection up to date; returns whether it was rebuilt.
+/// The catalogue's vectors as the scorers need them.
+pub struct CatalogueVectors {
+    /// Normalised mean of each service's document vectors, by service id.
+    pub centroids: HashMap<String, Vec<f32>>,
+    /// Whether the index collection had to be rebuilt.
+    pub rebuilt: bool,
+}
+
+/// Brings the catalogue collection up to date and computes the service centroids. Vectors
+/// come from the embedding cache, so an unchanged catalogue embeds nothing.
 pub async fn sync(
     catalogue: &Catalogue,
     embedder: &Embedder,
     index: &dyn VectorIndex,
     store: &Store,
-) -> Result<bool, TriageError> {
+) -> Result<CatalogueVectors, TriageError> {
     let tag = format!("{}:{}", catalogue.fingerprint(), embedder.info().id);
     index
         .ensure_collection(CATALOGUE_COLLECTION, embedder.info().dimension)
         .await?;
-    if index.tag(CATALOGUE_COLLECTION).await?.as_deref() == Some(tag.as_str()) {
-        return Ok(false);
-    }
     let docs = documents(catalogue);
     let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
     let vectors = embed_cached(embedder, store, &texts).await?;
+    let centroids = centroids(&docs, &vectors);
+    if index.tag(CATALOGUE_COLLECTION).await?.as_deref() == Some(tag.as_str()) {
+        return Ok(CatalogueVectors {
+            centroids,
+            rebuilt: false,
+        });
+    }
     let points = docs
         .into_iter()
         .zip(vectors)
@@ -149,7 +164,25 @@ pub async fn sync(
     index
         .replace_all(CATALOGUE_COLLECTION, points, &tag)
         .await?;
-    Ok(true)
+    Ok(CatalogueVectors {
+        centroids,
+        rebuilt: true,
+    })
+}
+
+fn centroids(docs: &[Document], vectors: &[Vec<f32>]) -> HashMap<String, Vec<f32>> {
+    let mut sums: HashMap<String, Vec<f32>> = HashMap::new();
+    for (d, v) in docs.iter().zip(vectors) {
+        let sum = sums
+            .entry(d.service_id.clone())
+            .or_insert_with(|| vec![0.0; v.len()]);
+        sum.iter_mut().zip(v).for_each(|(s, x)| *s += x);
+    }
+    for sum in sums.values_mut() {
+        let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        sum.iter_mut().for_each(|x| *x /= norm);
+    }
+    sums
 }
 
 #[cfg(test)]
@@ -190,10 +223,22 @@ mod tests {
             8,
         );
         let c = Catalogue::parse(DEMO, "demo").unwrap();
-        assert!(sync(&c, &embedder, &index, &store).await.unwrap());
+        let first = sync(&c, &embedder, &index, &store).await.unwrap();
+        assert!(first.rebuilt);
+        assert_eq!(first.centroids.len(), c.services.len());
+        let norm: f32 = first.centroids[&c.services[0].id]
+            .iter()
+            .map(|x| x * x)
+            .sum();
+        assert!((norm - 1.0).abs() < 1e-4);
         let first_calls = calls.load(Ordering::SeqCst);
         assert!(first_calls > 0);
-        assert!(!sync(&c, &embedder, &index, &store).await.unwrap());
+        assert!(!sync(&c, &embedder, &index, &store).await.unwrap().rebuilt);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            first_calls,
+            "unchanged catalogue embeds nothing"
+        );
         assert_eq!(
             index.count(CATALOGUE_COLLECTION).await.unwrap(),
             documents(&c).len()
@@ -207,7 +252,7 @@ mod tests {
         );
         let c2 = Catalogue::parse(&changed, "demo").unwrap();
         calls.store(0, Ordering::SeqCst);
-        assert!(sync(&c2, &embedder, &index, &store).await.unwrap());
+        assert!(sync(&c2, &embedder, &index, &store).await.unwrap().rebuilt);
         assert_eq!(
             calls.load(Ordering::SeqCst),
             1,

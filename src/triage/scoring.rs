@@ -1,7 +1,8 @@
 //! Scorers turn an inquiry's nearest catalogue entries into a probability per service.
-//! `CatalogueSimilarity` needs no training data: it combines each service's best and
-//! second-best matching entry and normalises with a softmax. Its probabilities are not
-//! calibrated; a learned scorer replaces it once labelled inquiries exist.
+//! `CatalogueSimilarity` needs no training data: it blends each service's best two matching
+//! entries (specific wording) with the similarity to the service's centroid (the mean of all
+//! its entries, robust across languages) and normalises with a softmax. Its probabilities
+//! are not calibrated; a learned scorer replaces it once labelled inquiries exist.
 
 use std::collections::HashMap;
 
@@ -20,12 +21,18 @@ pub trait Scorer: Send + Sync {
     fn name(&self) -> String;
 }
 
+/// Weight of the centroid similarity against the best matching entries. Chosen on
+/// multilingual probe inquiries: centroids carry cross-lingual queries (English, Ukrainian)
+/// that single German examples miss.
+const CENTROID_WEIGHT: f32 = 0.7;
+
 pub struct CatalogueSimilarity {
     pub temperature: f32,
+    pub centroids: HashMap<String, Vec<f32>>,
 }
 
 impl Scorer for CatalogueSimilarity {
-    fn score(&self, catalogue: &Catalogue, _query: &[f32], hits: &[Hit]) -> Vec<ServiceScore> {
+    fn score(&self, catalogue: &Catalogue, query: &[f32], hits: &[Hit]) -> Vec<ServiceScore> {
         // Hits arrive best first, so the first two per service are its best two.
         let mut per_service: HashMap<&str, Vec<f32>> = HashMap::new();
         for h in hits {
@@ -42,15 +49,24 @@ impl Scorer for CatalogueSimilarity {
             .into_iter()
             .map(|(id, s)| {
                 let second = s.get(1).copied().unwrap_or(s[0] - 0.02);
-                (id, 0.7 * s[0] + 0.3 * second)
+                let local = 0.7 * s[0] + 0.3 * second;
+                let centroid = self.centroids.get(id).map_or(local, |c| dot(c, query));
+                (
+                    id,
+                    CENTROID_WEIGHT * centroid + (1.0 - CENTROID_WEIGHT) * local,
+                )
             })
             .collect();
         softmax_sorted(raw, self.temperature)
     }
 
     fn name(&self) -> String {
-        "catalogue-similarity-v1".into()
+        "catalogue-similarity-v2".into()
     }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 fn softmax_sorted(raw: Vec<(&str, f32)>, temperature: f32) -> Vec<ServiceScore> {
@@ -117,7 +133,11 @@ mod tests {
             hit("a", 0.80),
             hit("ghost", 0.99),
         ];
-        let s = CatalogueSimilarity { temperature: 0.02 }.score(&catalogue(), &[], &hits);
+        let s = CatalogueSimilarity {
+            temperature: 0.02,
+            centroids: HashMap::new(),
+        }
+        .score(&catalogue(), &[], &hits);
         assert_eq!(s.len(), 2, "unknown services never come out");
         assert_eq!(s[0].service_id, "b");
         let total: f32 = s.iter().map(|x| x.probability).sum();
@@ -125,11 +145,30 @@ mod tests {
     }
 
     #[test]
+    fn centroid_similarity_can_outweigh_a_single_close_entry() {
+        let hits = [hit("a", 0.90), hit("b", 0.86), hit("b", 0.85)];
+        let centroids = HashMap::from([
+            ("a".to_string(), vec![1.0, 0.0]),
+            ("b".to_string(), vec![0.0, 1.0]),
+        ]);
+        let s = CatalogueSimilarity {
+            temperature: 0.02,
+            centroids,
+        }
+        .score(&catalogue(), &[0.0, 1.0], &hits);
+        assert_eq!(s[0].service_id, "b");
+    }
+
+    #[test]
     fn lower_temperature_sharpens() {
         let hits = [hit("a", 0.90), hit("b", 0.88)];
         let c = catalogue();
-        let soft = CatalogueSimilarity { temperature: 0.1 }.score(&c, &[], &hits);
-        let sharp = CatalogueSimilarity { temperature: 0.01 }.score(&c, &[], &hits);
+        let scorer = |temperature| CatalogueSimilarity {
+            temperature,
+            centroids: HashMap::new(),
+        };
+        let soft = scorer(0.1).score(&c, &[], &hits);
+        let sharp = scorer(0.01).score(&c, &[], &hits);
         assert!(sharp[0].probability > soft[0].probability);
     }
 }

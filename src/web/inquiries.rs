@@ -8,12 +8,13 @@ use axum::{
     response::IntoResponse,
     routing::{get, post},
 };
-use serde::Deserialize;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, json::ApiJson};
 use crate::{
-    domain::{CaseNumber, Channel, InquiryText, inquiry::InvalidText},
-    store::{NewInquiry, StoredInquiry},
+    domain::{CaseNumber, Channel, Decision, InquiryText, inquiry::InvalidText},
+    store::{InquiryStatus, NewInquiry, StoredInquiry},
     triage::TriageError,
 };
 
@@ -98,14 +99,23 @@ fn accepted_for_later(inquiry: StoredInquiry) -> axum::response::Response {
 }
 
 /// What the sender learns: the case number, the state and the decision, not their own text.
-fn summary(i: &StoredInquiry) -> serde_json::Value {
-    serde_json::json!({
-        "case_number": i.case_number,
-        "status": i.status,
-        "received_at": i.received_at,
-        "channel": i.channel,
-        "decision": i.decision,
-    })
+#[derive(Serialize)]
+struct Summary<'a> {
+    case_number: CaseNumber,
+    status: InquiryStatus,
+    received_at: DateTime<Utc>,
+    channel: Channel,
+    decision: &'a Option<Decision>,
+}
+
+fn summary(i: &StoredInquiry) -> Summary<'_> {
+    Summary {
+        case_number: i.case_number,
+        status: i.status,
+        received_at: i.received_at,
+        channel: i.channel,
+        decision: &i.decision,
+    }
 }
 
 async fn show(

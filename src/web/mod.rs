@@ -12,9 +12,14 @@ use axum::{
     response::IntoResponse, routing::get,
 };
 use serde_json::json;
-use tokio::sync::Notify;
+use tokio::{sync::Notify, task::JoinHandle};
 
-use crate::{app::Engine, config::Config, store::Store};
+use crate::{
+    app::{Engine, StartError},
+    config::Config,
+    embed::Embedder,
+    store::Store,
+};
 pub use error::ApiError;
 
 #[derive(Clone)]
@@ -56,26 +61,27 @@ async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiE
     ))
 }
 
-/// Loads the engine in the background, then keeps deciding inquiries that are waiting.
-pub fn spawn_engine(state: AppState) {
+/// Where the engine's model comes from.
+pub enum ModelSource {
+    /// Load the configured model (production).
+    Load,
+    /// Use an already running model thread (tests share one across servers).
+    Shared(Embedder),
+}
+
+/// Loads the engine in the background, then keeps deciding inquiries that are waiting. The
+/// task only ends if the engine cannot start; its error says why.
+pub fn spawn_engine(state: AppState, source: ModelSource) -> JoinHandle<Result<(), StartError>> {
     tokio::spawn(async move {
         let config = state.config.clone();
-        let engine = async {
-            let index = crate::app::open_index(&config)?;
-            let embedder = crate::app::start_embedder(&config).await?;
-            Engine::start(&config, &state.store, index, embedder).await
-        }
-        .await;
-        let engine = match engine {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(error = %e, "the service cannot become ready");
-                std::process::exit(1);
-            }
+        let index = crate::app::open_index(&config)?;
+        let embedder = match source {
+            ModelSource::Load => crate::app::start_embedder(&config).await?,
+            ModelSource::Shared(e) => e,
         };
-        let _ = state.engine.set(engine);
+        let engine = Engine::start(&config, &state.store, index, embedder).await?;
+        let engine = state.engine.get_or_init(|| engine);
         tracing::info!("ready");
-        let engine = state.engine.get().expect("just set");
         loop {
             match engine.drain_pending(&state.store).await {
                 Ok(0) => {}
@@ -87,25 +93,37 @@ pub fn spawn_engine(state: AppState) {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
             }
         }
-    });
+    })
 }
 
-/// Binds, starts loading the model, and serves until the process ends.
+impl AppState {
+    pub fn new(config: Config, store: Store) -> Self {
+        Self {
+            config: Arc::new(config),
+            store,
+            engine: Arc::new(OnceLock::new()),
+            pending: Arc::new(Notify::new()),
+        }
+    }
+}
+
+/// Binds, starts loading the model, and serves until interrupted. A model or catalogue
+/// that cannot be loaded ends the process with that error.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.database.url).await?;
     let listener = tokio::net::TcpListener::bind(config.server.bind).await?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
-    let state = AppState {
-        config: Arc::new(config),
-        store,
-        engine: Arc::new(OnceLock::new()),
-        pending: Arc::new(Notify::new()),
-    };
-    spawn_engine(state.clone());
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    let state = AppState::new(config, store);
+    let engine = spawn_engine(state.clone(), ModelSource::Load);
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    });
+    tokio::select! {
+        served = server => Ok(served?),
+        started = engine => match started {
+            Ok(Err(e)) => Err(e.into()),
+            Ok(Ok(())) => Ok(()),
+            Err(panicked) => Err(anyhow::anyhow!("engine task failed: {panicked}")),
+        },
+    }
 }

@@ -1,0 +1,139 @@
+//! `spawn_app()`: a server on 127.0.0.1:0 with its own temporary data directory. The model
+//! is loaded once per test binary and shared by every server (it runs on its own thread).
+
+use std::{path::PathBuf, time::Duration};
+
+use anliegen::{
+    config::Config,
+    embed::Embedder,
+    store::Store,
+    web::{AppState, ModelSource},
+};
+use serde_json::Value;
+
+static EMBEDDER: tokio::sync::OnceCell<Embedder> = tokio::sync::OnceCell::const_new();
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn model_dir() -> PathBuf {
+    repo().join("models/multilingual-e5-small")
+}
+
+/// `../shared` beside the checkout, when this machine has it.
+pub fn shared(path: &str) -> Option<PathBuf> {
+    let p = repo().join("../shared").join(path);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipped: ../shared/{path} not found");
+        None
+    }
+}
+
+pub fn test_config(data: &std::path::Path) -> Config {
+    let mut c = Config::defaults();
+    c.data.dir = data.to_path_buf();
+    c.database.url = format!("sqlite://{}/anliegen.db", data.display());
+    c.server.bind = "127.0.0.1:0".parse().unwrap();
+    c.catalogue.path = repo().join("config/catalogue.toml");
+    c.model.dir = model_dir();
+    c
+}
+
+pub async fn shared_embedder() -> Embedder {
+    EMBEDDER
+        .get_or_init(|| async {
+            let config = test_config(std::path::Path::new("unused"));
+            anliegen::app::start_embedder(&config)
+                .await
+                .expect("the model is missing or broken: run `make model` first")
+        })
+        .await
+        .clone()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    _data: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn post_inquiry(&self, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}/api/v1/inquiries", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    pub async fn post_raw(&self, content_type: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/api/v1/inquiries", self.base))
+            .body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let r = req.send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    /// Starts the engine with the shared model and waits until the server is ready.
+    pub async fn start_engine(&self) {
+        let _ = anliegen::web::spawn_engine(
+            self.state.clone(),
+            ModelSource::Shared(shared_embedder().await),
+        );
+        for _ in 0..600 {
+            if self.get("/readyz").await.0 == 200 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("server did not become ready within 60 s");
+    }
+}
+
+/// A server that accepts requests but has no model yet (`/readyz` answers 503).
+pub async fn spawn_app_without_engine() -> TestApp {
+    let data = tempfile::tempdir().unwrap();
+    let config = test_config(data.path());
+    let store = Store::open(&config.database.url).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(config.server.bind)
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(config, store);
+    let app = anliegen::web::router(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        state,
+        _data: data,
+    }
+}
+
+/// A ready server.
+pub async fn spawn_app() -> TestApp {
+    let app = spawn_app_without_engine().await;
+    app.start_engine().await;
+    app
+}

@@ -1,0 +1,7 @@
+//! Integration tests: the real binary and the real HTTP server on port 0, with the real
+//! model, a fresh database per server and the demo catalogue.
+
+mod cli;
+mod errors;
+mod helpers;
+mod inquiries;
