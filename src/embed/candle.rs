@@ -150,8 +150,7 @@ pub fn mean_pool_normalise(hidden: &Tensor, mask: &Tensor) -> candle_core::Resul
 pub fn plan_batches(sorted_lengths: &[usize], budget: usize) -> Vec<std::ops::Range<usize>> {
     let mut batches = Vec::new();
     let mut start = 0;
-    for i in 0..sorted_lengths.len() {
-        let longest = sorted_lengths[i];
+    for (i, &longest) in sorted_lengths.iter().enumerate() {
         if i > start && longest * (i - start + 1) > budget {
             batches.push(start..i);
             start = i;

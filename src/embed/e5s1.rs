@@ -124,7 +124,7 @@ pub fn parse(bytes: &[u8], device: &Device) -> Result<Container, String> {
             "quantisation block size {block}, expected {Q4_BLOCK}"
         ));
     }
-    if hidden == 0 || heads == 0 || hidden % heads != 0 || layers == 0 || layers > 256 {
+    if hidden == 0 || heads == 0 || !hidden.is_multiple_of(heads) || layers == 0 || layers > 256 {
         return Err(format!(
             "implausible shape: hidden {hidden}, heads {heads}, layers {layers}"
         ));
@@ -240,7 +240,7 @@ fn decode_f32(raw: &[u8], elements: usize) -> Result<Vec<f32>, String> {
 /// Q4_0: per 32 weights an f16 scale `d` and 16 bytes; byte j holds weight j in its low
 /// nibble and weight j+16 in its high nibble; value = (nibble − 8) · d.
 pub fn dequantize_q4_0(raw: &[u8], elements: usize) -> Result<Vec<f32>, String> {
-    if elements % Q4_BLOCK != 0 || raw.len() != elements / Q4_BLOCK * Q4_BLOCK_BYTES {
+    if !elements.is_multiple_of(Q4_BLOCK) || raw.len() != elements / Q4_BLOCK * Q4_BLOCK_BYTES {
         return Err(format!("{} bytes for {elements} Q4_0 values", raw.len()));
     }
     let mut out = vec![0f32; elements];

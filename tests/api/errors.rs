@@ -5,11 +5,20 @@ use serde_json::json;
 
 use crate::helpers::spawn_app_without_engine;
 
+/// What is wrong, content type, body, expected status and error code.
+type BadRequest = (
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    u16,
+    &'static str,
+);
+
 #[tokio::test]
 async fn invalid_requests_are_refused_with_code_and_status_and_store_nothing() {
     let app = spawn_app_without_engine().await;
     let long_text = "Laterne ".repeat(3000);
-    let cases: Vec<(&str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<BadRequest> = vec![
         (
             "empty text",
             Some("application/json"),

@@ -97,10 +97,11 @@ impl TestApp {
 
     /// Starts the engine with the shared model and waits until the server is ready.
     pub async fn start_engine(&self) {
-        let _ = anliegen::web::spawn_engine(
+        // The task runs for the server's lifetime; only a failed start would end it.
+        drop(anliegen::web::spawn_engine(
             self.state.clone(),
             ModelSource::Shared(shared_embedder().await),
-        );
+        ));
         for _ in 0..600 {
             if self.get("/readyz").await.0 == 200 {
                 return;
