@@ -1,16 +1,16 @@
-//! Durable storage: inquiries, their decisions, case numbers and the embedding cache, in
-//! SQLite (WAL) under `data/` by default. An inquiry is committed before anything is
-//! acknowledged to the sender.
+//! Durable storage: inquiries, their decisions, case numbers and the embedding cache. One
+//! repository layer over two backends chosen by `database.url`: SQLite (default, WAL, under
+//! `data/`) and PostgreSQL for several nodes. Queries use `$N` placeholders, which both
+//! understand; each backend has its own migrations. An inquiry is committed before anything
+//! is acknowledged to the sender.
 
-use std::{collections::HashMap, str::FromStr};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Utc};
 use serde::Serialize;
 use sqlx::{
-    Row,
-    sqlite::{
-        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-    },
+    AnyPool, Executor, Row,
+    any::{AnyPoolOptions, AnyRow},
 };
 
 use crate::domain::{CaseNumber, Channel, Decision, RouteStatus};
@@ -83,33 +83,77 @@ pub struct StoredInquiry {
     pub decision: Option<Decision>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    backend: Backend,
 }
 
 impl Store {
-    /// Opens the database (creating file and parent directory), enables WAL and applies
-    /// pending migrations.
+    /// Opens the database named by `url` (`sqlite://…` or `postgres://…`), creating a
+    /// SQLite file and its directory when missing, and applies pending migrations.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Location(url.into(), e.to_string()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
-        let file = options.get_filename();
-        if let Some(parent) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Location(parent.display().to_string(), e.to_string()))?;
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
+            let (file, query) = path.split_once('?').unwrap_or((path, ""));
+            let parent = std::path::Path::new(file)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty());
+            if let Some(parent) = parent {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StoreError::Location(parent.display().to_string(), e.to_string())
+                })?;
+            }
+            let query = if query.is_empty() {
+                "mode=rwc".to_string()
+            } else {
+                query.to_string()
+            };
+            (Backend::Sqlite, format!("sqlite://{file}?{query}"))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::Location(
+                url.split('@').next_back().unwrap_or_default().into(),
+                "database.url must start with sqlite:// or postgres://".into(),
+            ));
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; FULL makes a commit durable
+                        // before the inquiry is acknowledged.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await?;
-        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        match backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Commits a new inquiry with the next case number of the current year.
@@ -117,8 +161,8 @@ impl Store {
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
         let sequence: i64 = sqlx::query_scalar(
-            "INSERT INTO case_counters (year, last) VALUES (?, 1)
-             ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",
+            "INSERT INTO case_counters (year, last) VALUES ($1, 1)
+             ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1 RETURNING last",
         )
         .bind(now.year())
         .fetch_one(&mut *tx)
@@ -130,7 +174,7 @@ impl Store {
         };
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO inquiries (case_number, received_at, channel, sender, text, status, updated_at)
-             VALUES (?, ?, ?, ?, ?, 'received', ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, 'received', $6) RETURNING id",
         )
         .bind(case_number.to_string())
         .bind(now.to_rfc3339())
@@ -154,7 +198,7 @@ impl Store {
     }
 
     pub async fn inquiry(&self, case: &CaseNumber) -> Result<Option<StoredInquiry>, StoreError> {
-        let row = sqlx::query("SELECT * FROM inquiries WHERE case_number = ?")
+        let row = sqlx::query("SELECT * FROM inquiries WHERE case_number = $1")
             .bind(case.to_string())
             .fetch_optional(&self.pool)
             .await?;
@@ -164,7 +208,7 @@ impl Store {
     /// Inquiries still waiting for a decision, oldest first.
     pub async fn pending_inquiries(&self, limit: i64) -> Result<Vec<StoredInquiry>, StoreError> {
         let rows =
-            sqlx::query("SELECT * FROM inquiries WHERE status = 'received' ORDER BY id LIMIT ?")
+            sqlx::query("SELECT * FROM inquiries WHERE status = 'received' ORDER BY id LIMIT $1")
                 .bind(limit)
                 .fetch_all(&self.pool)
                 .await?;
@@ -183,25 +227,27 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO decisions (inquiry_id, created_at, router, model, service_id, confidence, status, decision)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(inquiry_id)
         .bind(&now)
         .bind(&decision.router)
         .bind(&decision.model)
         .bind(&decision.service.id)
-        .bind(decision.confidence)
+        .bind(f64::from(decision.confidence))
         .bind(status.as_str())
         .bind(&json)
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE inquiries SET status = ?, decision = ?, updated_at = ? WHERE id = ?")
-            .bind(status.as_str())
-            .bind(&json)
-            .bind(&now)
-            .bind(inquiry_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE inquiries SET status = $1, decision = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(status.as_str())
+        .bind(&json)
+        .bind(&now)
+        .bind(inquiry_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(status)
     }
@@ -213,9 +259,11 @@ impl Store {
     ) -> Result<HashMap<String, Vec<f32>>, StoreError> {
         let mut found = HashMap::new();
         for chunk in hashes.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(",");
+            let placeholders: Vec<String> =
+                (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
             let sql = format!(
-                "SELECT text_hash, vector FROM embedding_cache WHERE model = ? AND text_hash IN ({placeholders})"
+                "SELECT text_hash, vector FROM embedding_cache WHERE model = $1 AND text_hash IN ({})",
+                placeholders.join(",")
             );
             let mut q = sqlx::query(&sql).bind(model);
             for h in chunk {
@@ -237,7 +285,8 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for (hash, vector) in entries {
             sqlx::query(
-                "INSERT OR IGNORE INTO embedding_cache (model, text_hash, vector) VALUES (?, ?, ?)",
+                "INSERT INTO embedding_cache (model, text_hash, vector) VALUES ($1, $2, $3)
+                 ON CONFLICT (model, text_hash) DO NOTHING",
             )
             .bind(model)
             .bind(hash)
@@ -250,7 +299,7 @@ impl Store {
     }
 }
 
-fn inquiry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredInquiry, StoreError> {
+fn inquiry_from_row(r: &AnyRow) -> Result<StoredInquiry, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(what.to_string());
     let case: String = r.try_get("case_number")?;
     let received: String = r.try_get("received_at")?;
