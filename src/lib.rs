@@ -8,6 +8,8 @@ pub mod config;
 pub mod domain;
 pub mod embed;
 pub mod index;
+pub mod intake;
+pub mod privacy;
 pub mod store;
 pub mod triage;
 pub mod web;
