@@ -89,6 +89,25 @@ pub struct TriageConfig {
     pub neighbours: usize,
     pub temperature: f32,
     pub min_confidence: f32,
+    pub max_misroute_rate: f32,
+    pub coverage: f32,
+    pub knn_neighbours: usize,
+    pub folds: usize,
+    pub epochs: usize,
+}
+
+impl TriageConfig {
+    pub fn classifier_params(&self) -> crate::triage::classifier::ClassifierParams {
+        let mut p = crate::triage::classifier::ClassifierParams {
+            k: self.knn_neighbours,
+            folds: self.folds,
+            max_misroute_rate: self.max_misroute_rate,
+            coverage: self.coverage,
+            ..Default::default()
+        };
+        p.linear.epochs = self.epochs;
+        p
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

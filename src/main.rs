@@ -49,6 +49,21 @@ enum Command {
         #[arg(long)]
         token_ids: bool,
     },
+    /// Train from scratch on labelled files and report quality on a test file.
+    Eval {
+        /// Training file (CSV with header, or JSON Lines); repeat for several.
+        #[arg(long, required = true)]
+        train: Vec<PathBuf>,
+        /// Test file in the same format.
+        #[arg(long)]
+        test: PathBuf,
+        #[arg(long, default_value = "text")]
+        text_column: String,
+        #[arg(long, default_value = "category")]
+        label_column: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
     /// Fetch or inspect the model.
     Model {
         #[command(subcommand)]
@@ -59,6 +74,12 @@ enum Command {
         #[command(subcommand)]
         action: CatalogueAction,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum OutputFormat {
+    Table,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -107,6 +128,31 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => anliegen::web::serve(config).await,
         Command::Triage { text } => triage(&config, &text).await,
         Command::Embed { input, token_ids } => embed(&config, input, token_ids).await,
+        Command::Eval {
+            train,
+            test,
+            text_column,
+            label_column,
+            format,
+        } => {
+            let request = anliegen::triage::eval::EvalRequest {
+                train,
+                test,
+                text_column,
+                label_column,
+                params: config.triage.classifier_params(),
+            };
+            let store = Store::open(&config.database.url).await?;
+            let embedder = app::start_embedder(&config).await?;
+            let result =
+                anliegen::triage::eval::evaluate(&request, &embedder, &store, &progress_bar)
+                    .await?;
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string(&result)?),
+                OutputFormat::Table => print!("{}", result.table()),
+            }
+            Ok(())
+        }
         Command::Model {
             action: ModelAction::Fetch,
         } => {
@@ -144,6 +190,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+    }
+}
+
+/// A progress bar on stderr, so stdout stays clean for the report.
+fn progress_bar(stage: &str, done: usize, total: usize) {
+    const WIDTH: usize = 30;
+    let filled = (done * WIDTH).checked_div(total).unwrap_or(WIDTH);
+    eprint!(
+        "\r{stage:<10} [{}{}] {done}/{total}",
+        "#".repeat(filled),
+        " ".repeat(WIDTH - filled)
+    );
+    if done == total {
+        eprintln!();
     }
 }
 

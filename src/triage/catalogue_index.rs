@@ -5,9 +5,7 @@
 
 use std::collections::HashMap;
 
-use sha2::{Digest, Sha256};
-
-use super::TriageError;
+use super::{TriageError, cache::embed_cached};
 use crate::{
     domain::{Catalogue, EvidenceKind},
     embed::Embedder,
@@ -16,9 +14,6 @@ use crate::{
 };
 
 pub const CATALOGUE_COLLECTION: &str = "catalogue";
-
-/// Texts embedded per request to the model thread while rebuilding.
-const EMBED_CHUNK: usize = 64;
 
 pub struct Document {
     pub id: String,
@@ -86,36 +81,6 @@ pub fn documents(catalogue: &Catalogue) -> Vec<Document> {
     docs
 }
 
-pub fn text_hash(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-/// Embeds `texts`, taking what the cache already has and caching the rest.
-pub async fn embed_cached(
-    embedder: &Embedder,
-    store: &Store,
-    texts: &[String],
-) -> Result<Vec<Vec<f32>>, TriageError> {
-    let model = embedder.info().id.clone();
-    let hashes: Vec<String> = texts.iter().map(|t| text_hash(t)).collect();
-    let mut cached = store.cached_embeddings(&model, &hashes).await?;
-    let missing: Vec<usize> = (0..texts.len())
-        .filter(|&i| !cached.contains_key(&hashes[i]))
-        .collect();
-    for chunk in missing.chunks(EMBED_CHUNK) {
-        let batch: Vec<String> = chunk.iter().map(|&i| texts[i].clone()).collect();
-        let vectors = embedder.embed(batch).await?;
-        let entries: Vec<(String, Vec<f32>)> = chunk
-            .iter()
-            .map(|&i| hashes[i].clone())
-            .zip(vectors)
-            .collect();
-        store.cache_embeddings(&model, &entries).await?;
-        cached.extend(entries);
-    }
-    Ok(hashes.iter().map(|h| cached[h].clone()).collect())
-}
-
 /// The catalogue's vectors as the scorers need them.
 pub struct CatalogueVectors {
     /// Normalised mean of each service's document vectors, by service id.
@@ -138,7 +103,7 @@ pub async fn sync(
         .await?;
     let docs = documents(catalogue);
     let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
-    let vectors = embed_cached(embedder, store, &texts).await?;
+    let vectors = embed_cached(embedder, store, &texts, &|_, _| {}).await?;
     let centroids = centroids(&docs, &vectors);
     if index.tag(CATALOGUE_COLLECTION).await?.as_deref() == Some(tag.as_str()) {
         return Ok(CatalogueVectors {

@@ -3,7 +3,15 @@
 //! per-service scores; the `Router` turns scores into a `Decision` with candidates and
 //! evidence. The learned, calibrated scorer plugs in at the `Scorer` seam.
 
+pub mod cache;
+pub mod calibration;
 pub mod catalogue_index;
+pub mod classifier;
+pub mod dataset;
+pub mod eval;
+pub mod features;
+pub mod linear;
+pub mod metrics;
 pub mod scoring;
 
 use std::sync::Arc;

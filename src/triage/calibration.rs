@@ -1,0 +1,200 @@
+//! Turning scores into probabilities that mean what they say, and decisions that respect a
+//! risk budget. All fitted on out-of-fold predictions, never on the data a model was
+//! trained on:
+//! - temperature scaling (one parameter, minimises the negative log-likelihood);
+//! - the auto-routing threshold: the lowest confidence at which the expected misroute rate
+//!   of everything at or above it stays within `max_misroute_rate`;
+//! - split-conformal candidate sets: every class whose probability is at least
+//!   `1 − q̂`, with q̂ the conformal quantile of `1 − p(true class)`.
+
+/// Applies temperature `t` to a probability vector: p_i^(1/t), renormalised.
+pub fn apply_temperature(p: &[f32], t: f32) -> Vec<f32> {
+    let logs: Vec<f32> = p.iter().map(|x| x.max(1e-12).ln() / t).collect();
+    super::linear::softmax(&logs)
+}
+
+fn nll(preds: &[Vec<f32>], labels: &[usize], t: f32) -> f64 {
+    preds
+        .iter()
+        .zip(labels)
+        .map(|(p, &y)| -(apply_temperature(p, t)[y].max(1e-12) as f64).ln())
+        .sum::<f64>()
+        / preds.len().max(1) as f64
+}
+
+/// The temperature minimising NLL, by golden-section search over log t in [0.05, 20].
+pub fn fit_temperature(preds: &[Vec<f32>], labels: &[usize]) -> f32 {
+    let (mut lo, mut hi) = (0.05f64.ln(), 20f64.ln());
+    let phi = (5f64.sqrt() - 1.0) / 2.0;
+    let f = |x: f64| nll(preds, labels, x.exp() as f32);
+    let (mut a, mut b) = (hi - phi * (hi - lo), lo + phi * (hi - lo));
+    let (mut fa, mut fb) = (f(a), f(b));
+    for _ in 0..40 {
+        if fa < fb {
+            hi = b;
+            b = a;
+            fb = fa;
+            a = hi - phi * (hi - lo);
+            fa = f(a);
+        } else {
+            lo = a;
+            a = b;
+            fa = fb;
+            b = lo + phi * (hi - lo);
+            fb = f(b);
+        }
+    }
+    ((lo + hi) / 2.0).exp() as f32
+}
+
+/// Expected calibration error over `bins` equal-width confidence bins.
+pub fn ece(confidence: &[f32], correct: &[bool], bins: usize) -> f32 {
+    let n = confidence.len().max(1) as f32;
+    let mut sum = 0.0;
+    for b in 0..bins {
+        let (lo, hi) = (b as f32 / bins as f32, (b + 1) as f32 / bins as f32);
+        let idx: Vec<usize> = (0..confidence.len())
+            .filter(|&i| {
+                confidence[i] > lo && confidence[i] <= hi || (b == 0 && confidence[i] == 0.0)
+            })
+            .collect();
+        if idx.is_empty() {
+            continue;
+        }
+        let conf = idx.iter().map(|&i| confidence[i]).sum::<f32>() / idx.len() as f32;
+        let acc = idx.iter().filter(|&&i| correct[i]).count() as f32 / idx.len() as f32;
+        sum += idx.len() as f32 / n * (conf - acc).abs();
+    }
+    sum
+}
+
+/// Lowest confidence threshold whose accepted set (confidence ≥ threshold) has a misroute
+/// rate within `budget`, judged conservatively: errors + 1 over accepted + 1, so a handful
+/// of lucky examples never justify auto-routing. `None` when no threshold qualifies.
+pub fn risk_threshold(confidence: &[f32], correct: &[bool], budget: f32) -> Option<f32> {
+    let mut order: Vec<usize> = (0..confidence.len()).collect();
+    order.sort_by(|&a, &b| confidence[b].total_cmp(&confidence[a]));
+    let mut errors = 0usize;
+    let mut best = None;
+    for (k, &i) in order.iter().enumerate() {
+        if !correct[i] {
+            errors += 1;
+        }
+        let accepted = k + 1;
+        let boundary = order
+            .get(k + 1)
+            .is_none_or(|&j| confidence[j] < confidence[i]);
+        if boundary && (errors + 1) as f32 / (accepted + 1) as f32 <= budget {
+            best = Some(confidence[i]);
+        }
+    }
+    best
+}
+
+/// Largest share of examples that can be accepted, most confident first, with at least
+/// `precision` of them correct (the "coverage at 95 % precision" figure).
+pub fn coverage_at_precision(confidence: &[f32], correct: &[bool], precision: f32) -> f32 {
+    let mut order: Vec<usize> = (0..confidence.len()).collect();
+    order.sort_by(|&a, &b| confidence[b].total_cmp(&confidence[a]));
+    let mut right = 0usize;
+    let mut best = 0usize;
+    for (k, &i) in order.iter().enumerate() {
+        right += correct[i] as usize;
+        // Equal confidences cannot be told apart by a threshold: only cut between values.
+        let boundary = order
+            .get(k + 1)
+            .is_none_or(|&j| confidence[j] < confidence[i]);
+        if boundary && right as f32 / (k + 1) as f32 >= precision {
+            best = k + 1;
+        }
+    }
+    best as f32 / confidence.len().max(1) as f32
+}
+
+/// Split-conformal quantile for coverage `1 − alpha` from the true-class probabilities of
+/// calibration examples. Returns the probability floor: classes at or above it form the set.
+pub fn conformal_floor(true_class_prob: &[f32], coverage: f32) -> f32 {
+    let mut scores: Vec<f32> = true_class_prob.iter().map(|p| 1.0 - p).collect();
+    if scores.is_empty() {
+        return 0.0;
+    }
+    scores.sort_by(f32::total_cmp);
+    let n = scores.len();
+    let rank = ((n as f32 + 1.0) * coverage).ceil() as usize;
+    let q = scores[rank.clamp(1, n) - 1];
+    (1.0 - q).max(0.0)
+}
+
+/// Classes in the conformal set, most probable first; never empty.
+pub fn candidate_set(p: &[f32], floor: f32) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    let mut set: Vec<usize> = order.iter().copied().filter(|&c| p[c] >= floor).collect();
+    if set.is_empty() {
+        set.push(order[0]);
+    }
+    set
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temperature_softens_overconfident_predictions() {
+        // Claims 0.99 but is right only 70 % of the time.
+        let preds: Vec<Vec<f32>> = (0..100).map(|_| vec![0.99, 0.01]).collect();
+        let labels: Vec<usize> = (0..100).map(|i| if i < 70 { 0 } else { 1 }).collect();
+        let t = fit_temperature(&preds, &labels);
+        let p = apply_temperature(&preds[0], t);
+        assert!((p[0] - 0.7).abs() < 0.02, "t {t}, p {p:?}");
+    }
+
+    #[test]
+    fn ece_is_zero_when_confidence_matches_accuracy() {
+        let conf = vec![0.75; 8];
+        let correct = [true, true, true, false, true, true, true, false];
+        assert!(ece(&conf, &correct, 10) < 1e-6);
+        assert!((ece(&[1.0, 1.0], &[false, false], 10) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn risk_threshold_keeps_the_misroute_rate_within_budget() {
+        let mut conf = Vec::new();
+        let mut correct = Vec::new();
+        for i in 0..200 {
+            conf.push(1.0 - i as f32 / 200.0);
+            correct.push(i < 100 || i % 2 == 0); // top half always right, lower half 50 %
+        }
+        let t = risk_threshold(&conf, &correct, 0.05).unwrap();
+        let accepted: Vec<usize> = (0..200).filter(|&i| conf[i] >= t).collect();
+        let errors = accepted.iter().filter(|&&i| !correct[i]).count();
+        assert!(errors as f32 / accepted.len() as f32 <= 0.05);
+        assert!(accepted.len() >= 100);
+        assert_eq!(risk_threshold(&[0.9, 0.8], &[false, false], 0.05), None);
+    }
+
+    #[test]
+    fn coverage_counts_the_confident_correct_prefix() {
+        let conf = [0.9, 0.8, 0.7, 0.6];
+        assert_eq!(
+            coverage_at_precision(&conf, &[true, true, false, false], 0.95),
+            0.5
+        );
+        assert_eq!(
+            coverage_at_precision(&conf, &[false, true, true, true], 0.95),
+            0.0
+        );
+    }
+
+    #[test]
+    fn conformal_sets_reach_their_coverage() {
+        // True-class probabilities spread uniformly: a 90 % set needs a floor near 0.1.
+        let probs: Vec<f32> = (1..=100).map(|i| i as f32 / 100.0).collect();
+        let floor = conformal_floor(&probs, 0.9);
+        let covered = probs.iter().filter(|&&p| p >= floor).count();
+        assert!(covered >= 90, "{covered} at floor {floor}");
+        assert_eq!(candidate_set(&[0.1, 0.6, 0.3], 0.25), vec![1, 2]);
+        assert_eq!(candidate_set(&[0.1, 0.6, 0.3], 0.9), vec![1]);
+    }
+}

@@ -1,0 +1,243 @@
+//! `anliegen eval`: train from scratch on labelled files, evaluate on a held-out file and
+//! report the quality figures, including how much could be auto-routed within the risk
+//! budget. Uses no state of a running service besides the embedding cache (vectors depend
+//! only on model and text).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{
+    TriageError,
+    cache::embed_cached,
+    classifier::{Classifier, ClassifierParams, Labelled, argmax},
+    dataset::{self, DatasetError},
+    metrics::Report,
+};
+use crate::{embed::Embedder, store::Store};
+
+#[derive(Debug, Clone)]
+pub struct EvalRequest {
+    pub train: Vec<PathBuf>,
+    pub test: PathBuf,
+    pub text_column: String,
+    pub label_column: String,
+    pub params: ClassifierParams,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvalResult {
+    #[serde(flatten)]
+    pub report: Report,
+    pub n_test: usize,
+    pub n_train: usize,
+    pub classes: usize,
+    pub skipped_train: usize,
+    pub skipped_test: usize,
+    /// Test rows whose label never occurs in the training files.
+    pub unseen_test_labels: usize,
+    /// Confidence threshold fitted on training folds for `max_misroute_rate`.
+    pub auto_threshold: Option<f32>,
+    /// Share of test inquiries at or above the threshold, and their misroute rate.
+    pub auto_routed: f32,
+    pub auto_misroute_rate: f32,
+    pub max_misroute_rate: f32,
+    pub mix: f32,
+    pub temperature: f32,
+    pub train_seconds: f32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Triage(#[from] TriageError),
+    #[error("{0}")]
+    Empty(String),
+}
+
+/// Progress callbacks: (stage, done, total).
+pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
+
+pub async fn evaluate(
+    req: &EvalRequest,
+    embedder: &Embedder,
+    store: &Store,
+    progress: Progress<'_>,
+) -> Result<EvalResult, EvalError> {
+    let mut train = Vec::new();
+    let mut skipped_train = 0;
+    for path in &req.train {
+        let d = dataset::load(path, &req.text_column, &req.label_column)?;
+        skipped_train += d.skipped;
+        train.extend(d.rows);
+    }
+    let test = dataset::load(&req.test, &req.text_column, &req.label_column)?;
+    if train.is_empty() || test.rows.is_empty() {
+        return Err(EvalError::Empty(
+            "no labelled rows in the training or test files".into(),
+        ));
+    }
+    let mut labels: Vec<String> = train.iter().map(|r| r.label.clone()).collect();
+    labels.sort();
+    labels.dedup();
+
+    let texts: Vec<String> = train
+        .iter()
+        .chain(&test.rows)
+        .map(|r| r.text.clone())
+        .collect();
+    let vectors =
+        embed_cached(embedder, store, &texts, &|d, t| progress("embedding", d, t)).await?;
+    let (train_vectors, test_vectors) = vectors.split_at(train.len());
+    let examples: Vec<Labelled> = train
+        .iter()
+        .zip(train_vectors)
+        .map(|(r, v)| Labelled {
+            text: r.text.clone(),
+            embedding: v.clone(),
+            label: labels
+                .binary_search(&r.label)
+                .expect("label from this list"),
+        })
+        .collect();
+
+    let started = std::time::Instant::now();
+    let params = req.params;
+    let labels_for_training = labels.clone();
+    let classifier = tokio::task::spawn_blocking(move || {
+        Classifier::train(&examples, labels_for_training, params, &|d, t| {
+            progress_folds(d, t)
+        })
+    })
+    .await
+    .expect("training thread");
+    let train_seconds = started.elapsed().as_secs_f32();
+
+    let preds: Vec<Vec<f32>> = test
+        .rows
+        .iter()
+        .zip(test_vectors)
+        .map(|(r, v)| classifier.predict(&r.text, v))
+        .collect();
+    let truth: Vec<Option<usize>> = test
+        .rows
+        .iter()
+        .map(|r| labels.binary_search(&r.label).ok())
+        .collect();
+    let report = Report::compute(&preds, &truth, &labels, classifier.set_floor);
+    let (auto_routed, auto_misroute_rate) = match classifier.auto_threshold {
+        Some(t) => {
+            let routed: Vec<usize> = (0..preds.len())
+                .filter(|&i| preds[i][argmax(&preds[i])] >= t)
+                .collect();
+            let wrong = routed
+                .iter()
+                .filter(|&&i| truth[i] != Some(argmax(&preds[i])))
+                .count();
+            (
+                routed.len() as f32 / preds.len() as f32,
+                if routed.is_empty() {
+                    0.0
+                } else {
+                    wrong as f32 / routed.len() as f32
+                },
+            )
+        }
+        None => (0.0, 0.0),
+    };
+    Ok(EvalResult {
+        n_test: test.rows.len(),
+        n_train: train.len(),
+        classes: labels.len(),
+        skipped_train,
+        skipped_test: test.skipped,
+        unseen_test_labels: truth.iter().filter(|t| t.is_none()).count(),
+        auto_threshold: classifier.auto_threshold,
+        auto_routed,
+        auto_misroute_rate,
+        max_misroute_rate: params.max_misroute_rate,
+        mix: classifier.mix,
+        temperature: classifier.temperature,
+        train_seconds,
+        report,
+    })
+}
+
+fn progress_folds(done: usize, total: usize) {
+    eprint!("\rtraining: fold {done}/{total} ");
+    if done == total {
+        eprintln!();
+    }
+}
+
+impl EvalResult {
+    /// The human-readable report printed by `anliegen eval`.
+    pub fn table(&self) -> String {
+        let r = &self.report;
+        let mut s = String::new();
+        let pct = |x: f32| format!("{:.1} %", x * 100.0);
+        s += &format!(
+            "trained on {} rows ({} classes, {} skipped without label) in {:.1} s; tested on {} rows ({} skipped, {} with a label unseen in training)\n\n",
+            self.n_train,
+            self.classes,
+            self.skipped_train,
+            self.train_seconds,
+            self.n_test,
+            self.skipped_test,
+            self.unseen_test_labels
+        );
+        s += &format!("{:<34}{}\n", "accuracy", pct(r.accuracy));
+        s += &format!("{:<34}{:.3}\n", "macro-F1", r.macro_f1);
+        s += &format!("{:<34}{}\n", "top-3 accuracy", pct(r.top3_accuracy));
+        s += &format!("{:<34}{:.3}\n", "expected calibration error", r.ece);
+        s += &format!(
+            "{:<34}{}\n",
+            "coverage at 95 % precision",
+            pct(r.coverage_at_95_precision)
+        );
+        s += &format!(
+            "{:<34}{:.2} classes, contains the answer {}\n",
+            "candidate set (conformal)",
+            r.mean_set_size,
+            pct(r.set_coverage)
+        );
+        match self.auto_threshold {
+            Some(t) => {
+                s += &format!(
+                    "{:<34}{} of inquiries at confidence ≥ {:.3}, {} of them misrouted (budget {})\n",
+                    "auto-routed",
+                    pct(self.auto_routed),
+                    t,
+                    pct(self.auto_misroute_rate),
+                    pct(self.max_misroute_rate)
+                )
+            }
+            None => s += &format!("{:<34}none: no threshold meets the budget\n", "auto-routed"),
+        }
+        s += &format!(
+            "{:<34}linear {:.1} / kNN {:.1}, temperature {:.2}\n\n",
+            "model",
+            self.mix,
+            1.0 - self.mix,
+            self.temperature
+        );
+        s += &format!(
+            "{:<60} {:>9} {:>7} {:>6} {:>8}\n",
+            "class", "precision", "recall", "F1", "support"
+        );
+        for c in &r.per_class {
+            let label: String = c.label.chars().take(60).collect();
+            s += &format!(
+                "{label:<60} {:>9.3} {:>7.3} {:>6.3} {:>8}\n",
+                c.precision, c.recall, c.f1, c.support
+            );
+        }
+        s += "\nmost confused (truth → predicted):\n";
+        for c in &r.confused {
+            s += &format!("{:>5}  {} → {}\n", c.count, c.truth, c.predicted);
+        }
+        s
+    }
+}
