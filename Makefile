@@ -28,7 +28,7 @@ deps:
 	@bash .ci/install-deps
 
 bench: model
-	$(CARGO) bench --locked
+	$(CARGO) bench --locked --bench embed
 
 lint:
 	$(CARGO) fmt --check

@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use crate::{
-    config::Config,
+    config::{Config, IndexBackend},
     domain::{Catalogue, CatalogueError},
     embed::{CandleEncoder, Embedder, ModelError},
-    index::{EmbeddedIndex, IndexError, VectorIndex},
+    index::{EmbeddedIndex, IndexError, QdrantIndex, VectorIndex},
     store::{Store, StoreError, StoredInquiry},
     triage::{CatalogueSimilarity, Router, TriageError, catalogue_index},
 };
@@ -47,10 +47,17 @@ pub async fn start_embedder(config: &Config) -> Result<Embedder, ModelError> {
     ))
 }
 
-pub fn open_index(config: &Config) -> Result<Arc<dyn VectorIndex>, IndexError> {
-    Ok(Arc::new(EmbeddedIndex::open(
-        &config.data.dir.join("index"),
-    )?))
+/// Opens the configured vector index: the embedded one under `data.dir`, or a Qdrant
+/// connection (checked here, so a wrong URL fails the start instead of the first inquiry).
+pub async fn open_index(config: &Config) -> Result<Arc<dyn VectorIndex>, IndexError> {
+    let c = &config.index;
+    Ok(match c.backend {
+        IndexBackend::Embedded => Arc::new(EmbeddedIndex::open(&config.data.dir.join("index"))?),
+        IndexBackend::Qdrant => {
+            let api_key = std::env::var(&c.api_key_env).ok().filter(|k| !k.is_empty());
+            Arc::new(QdrantIndex::connect(&c.qdrant_url, api_key, &c.collection_prefix).await?)
+        }
+    })
 }
 
 /// Everything needed to route: available once the model is loaded and the catalogue

@@ -30,6 +30,7 @@ pub struct Config {
     pub data: DataConfig,
     pub database: DatabaseConfig,
     pub model: ModelConfig,
+    pub index: IndexConfig,
     pub catalogue: CatalogueConfig,
     pub triage: TriageConfig,
     pub log: LogConfig,
@@ -74,6 +75,23 @@ pub struct ModelConfig {
     pub threads: usize,
     pub batch_tokens: usize,
     pub queue_capacity: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexBackend {
+    Embedded,
+    Qdrant,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexConfig {
+    pub backend: IndexBackend,
+    pub qdrant_url: String,
+    pub collection_prefix: String,
+    /// Name of the environment variable with the API key, not the key.
+    pub api_key_env: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -242,6 +260,25 @@ mod tests {
         assert_eq!(c.server.bind.port(), 8080);
         assert_eq!(c.model.format, ModelFormat::E5s1);
         assert_eq!(c.model.query_prefix, "query: ");
+        assert_eq!(c.index.backend, IndexBackend::Embedded);
+    }
+
+    #[test]
+    fn index_backend_is_chosen_by_environment() {
+        let c = Config::from_layers(
+            None,
+            env(&[
+                ("ANLIEGEN__INDEX__BACKEND", "qdrant"),
+                ("ANLIEGEN__INDEX__QDRANT_URL", "http://qdrant:6334"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.index.backend, IndexBackend::Qdrant);
+        assert_eq!(c.index.qdrant_url, "http://qdrant:6334");
+        let err = Config::from_layers(None, env(&[("ANLIEGEN__INDEX__BACKEND", "faiss")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("index.backend"), "{err}");
     }
 
     #[test]

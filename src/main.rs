@@ -210,7 +210,7 @@ fn progress_bar(stage: &str, done: usize, total: usize) {
 async fn triage(config: &Config, text: &str) -> anyhow::Result<()> {
     let text = anliegen::domain::InquiryText::parse(text, config.server.max_text_chars)?;
     let store = Store::open(&config.database.url).await?;
-    let index = app::open_index(config)?;
+    let index = app::open_index(config).await?;
     let embedder = app::start_embedder(config).await?;
     let engine = app::Engine::start(config, &store, index, embedder).await?;
     let decision = engine.router.route(text.as_str()).await?;

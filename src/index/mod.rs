@@ -3,8 +3,10 @@
 //! implementation is the default; a Qdrant implementation serves several replicas.
 
 pub mod embedded;
+pub mod qdrant;
 
 pub use embedded::EmbeddedIndex;
+pub use qdrant::QdrantIndex;
 
 use serde::{Deserialize, Serialize};
 

@@ -80,7 +80,7 @@ pub enum ModelSource {
 pub fn spawn_engine(state: AppState, source: ModelSource) -> JoinHandle<Result<(), StartError>> {
     tokio::spawn(async move {
         let config = state.config.clone();
-        let index = crate::app::open_index(&config)?;
+        let index = crate::app::open_index(&config).await?;
         let embedder = match source {
             ModelSource::Load => crate::app::start_embedder(&config).await?,
             ModelSource::Shared(e) => e,

@@ -4,4 +4,5 @@
 mod cli;
 mod errors;
 mod helpers;
+mod index_suite;
 mod inquiries;
