@@ -58,6 +58,7 @@ pub fn open_index(config: &Config) -> Result<Arc<dyn VectorIndex>, IndexError> {
 pub struct Engine {
     pub embedder: Embedder,
     pub router: Router,
+    pub mail: crate::config::MailConfig,
 }
 
 impl Engine {
@@ -86,7 +87,11 @@ impl Engine {
             scorer,
             config.triage.clone(),
         );
-        Ok(Self { embedder, router })
+        Ok(Self {
+            embedder,
+            router,
+            mail: config.mail.clone(),
+        })
     }
 
     /// Routes a stored inquiry and records the decision.
@@ -97,6 +102,7 @@ impl Engine {
     ) -> Result<(), TriageError> {
         let decision = self.router.route(&inquiry.text).await?;
         inquiry.status = store.record_decision(inquiry.id, &decision).await?;
+        crate::outbound::notify::on_decided(store, &self.mail, inquiry, &decision).await?;
         tracing::info!(
             case = %inquiry.case_number,
             service = %decision.service.id,
