@@ -5,3 +5,5 @@ mod cli;
 mod errors;
 mod helpers;
 mod inquiries;
+mod mail;
+mod mailservers;
