@@ -284,3 +284,79 @@ async fn ingesting_the_fixture_corpus_twice_creates_nothing_the_second_time() {
     assert_eq!(second["new_cases"], 0, "{second}");
     assert_eq!(second["duplicates"], count);
 }
+
+#[tokio::test]
+async fn killing_the_server_between_fetch_and_commit_loses_and_duplicates_nothing() {
+    let dovecot = Dovecot::start();
+    let sink = SmtpSink::start();
+    let data = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/anliegen.db", data.path().display());
+    let conf = data.path().join("anliegen.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[mail]\nenabled = true\n[mail.smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"plain\"\n\
+             from_address = \"anliegen@kreis.example\"\n[[mail.imap]]\nname = \"test\"\nhost = \"127.0.0.1\"\n\
+             port = {}\nsecurity = \"plain\"\nuser = \"{USER}\"\npassword_file = \"{}\"\n\
+             processed_folder = \"{PROCESSED}\"\npoll_seconds = 1\n",
+            sink.port,
+            dovecot.port,
+            dovecot.password_file().display()
+        ),
+    )
+    .unwrap();
+    const MAILS: usize = 6;
+    for i in 0..MAILS {
+        dovecot.deliver(&citizen_mail(
+            &format!("crash{i}@example.org"),
+            &format!("Anliegen Nummer {i}"),
+            "Bitte holen Sie den Sperrmuell vor unserem Haus ab.",
+            None,
+        ));
+    }
+    let store = anliegen::store::Store::open(&db).await.unwrap();
+    let start = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_anliegen"))
+            .arg("--config")
+            .arg(&conf)
+            .arg("serve")
+            .env("ANLIEGEN__DATABASE__URL", &db)
+            .env("ANLIEGEN__DATA__DIR", data.path())
+            .env("ANLIEGEN__SERVER__BIND", "127.0.0.1:0")
+            .env("ANLIEGEN__MODEL__DIR", crate::helpers::model_dir())
+            .env(
+                "ANLIEGEN__CATALOGUE__PATH",
+                repo().join("config/catalogue.toml"),
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // Kill -9 twice, each time as soon as one more mail is committed than before.
+    let mut seen = 0;
+    for _ in 0..2 {
+        let mut server = start();
+        seen = eventually("a commit", 60, async || {
+            let n = inbound(&store.mail_log().await.unwrap()).len();
+            (n > seen || n == MAILS).then_some(n)
+        })
+        .await;
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    let mut server = start();
+    eventually("every mail processed", 60, async || {
+        (dovecot.count(PROCESSED) == MAILS && dovecot.count("INBOX") == 0).then_some(())
+    })
+    .await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let log = store.mail_log().await.unwrap();
+    let inbound = inbound(&log);
+    assert_eq!(inbound.len(), MAILS, "each mail recorded exactly once");
+    let mut cases: Vec<_> = inbound.iter().map(|e| e.case_number.clone()).collect();
+    cases.sort();
+    cases.dedup();
+    assert_eq!(cases.len(), MAILS, "one inquiry per mail: {cases:?}");
+}
