@@ -14,11 +14,10 @@ use sqlx::{
 };
 
 mod mail;
+mod outbox;
 
-pub use mail::{
-    Committed, InboundMail, MailLogEntry, Outbound, OutboundKind, OutboxEntry, QueuedMail, Target,
-    ThreadMessage,
-};
+pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
+pub use outbox::{Outbound, OutboundKind, OutboxEntry, QueuedMail};
 
 use crate::domain::{CaseNumber, Channel, Decision, RouteStatus};
 
