@@ -65,6 +65,7 @@ pub async fn open_index(config: &Config) -> Result<Arc<dyn VectorIndex>, IndexEr
 pub struct Engine {
     pub embedder: Embedder,
     pub router: Router,
+    pub mail: crate::config::MailConfig,
 }
 
 impl Engine {
@@ -93,7 +94,11 @@ impl Engine {
             scorer,
             config.triage.clone(),
         );
-        Ok(Self { embedder, router })
+        Ok(Self {
+            embedder,
+            router,
+            mail: config.mail.clone(),
+        })
     }
 
     /// Routes a stored inquiry and records the decision.
@@ -104,6 +109,7 @@ impl Engine {
     ) -> Result<(), TriageError> {
         let decision = self.router.route(&inquiry.text).await?;
         inquiry.status = store.record_decision(inquiry.id, &decision).await?;
+        crate::outbound::notify::on_decided(store, &self.mail, inquiry, &decision).await?;
         tracing::info!(
             case = %inquiry.case_number,
             service = %decision.service.id,

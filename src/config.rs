@@ -34,6 +34,8 @@ pub struct Config {
     pub catalogue: CatalogueConfig,
     pub triage: TriageConfig,
     pub log: LogConfig,
+    #[serde(default)]
+    pub mail: MailConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -140,6 +142,194 @@ pub enum LogFormat {
 pub struct LogConfig {
     pub format: LogFormat,
     pub level: String,
+}
+
+/// Email intake and outbound mail (README, "Email"). Off by default so the service runs
+/// without a mail server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    pub enabled: bool,
+    /// Language of acknowledgements: "de" or "en".
+    pub ack_language: MailLanguage,
+    /// Departments (catalogue ids) whose confidently routed inquiries are forwarded to
+    /// their mailbox.
+    pub forward_departments: Vec<String>,
+    /// Larger messages are recorded as `too_large` without their body.
+    pub max_message_bytes: usize,
+    pub imap: Vec<ImapConfig>,
+    pub smtp: SmtpConfig,
+    pub outbox: OutboxConfig,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            ack_language: MailLanguage::De,
+            forward_departments: Vec::new(),
+            max_message_bytes: 25 * 1024 * 1024,
+            imap: Vec::new(),
+            smtp: SmtpConfig::default(),
+            outbox: OutboxConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailLanguage {
+    De,
+    En,
+}
+
+impl MailLanguage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::De => "de",
+            Self::En => "en",
+        }
+    }
+}
+
+/// How a mail connection is secured: TLS from the first byte, STARTTLS upgrade, or none
+/// (loopback and tests only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailSecurity {
+    Tls,
+    Starttls,
+    Plain,
+}
+
+/// One mailbox to take inquiries from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapConfig {
+    /// Shown in logs instead of the address.
+    pub name: String,
+    pub host: String,
+    pub port: u16,
+    pub security: MailSecurity,
+    pub user: String,
+    /// Environment variable holding the password.
+    #[serde(default)]
+    pub password_env: Option<String>,
+    /// File whose first line is the password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default = "default_folder")]
+    pub folder: String,
+    /// Processed mail is moved here; without it, `processed_flag` is set instead.
+    #[serde(default)]
+    pub processed_folder: Option<String>,
+    /// IMAP keyword (e.g. `$Anliegen`) or `\Seen`/`\Flagged` marking processed mail.
+    #[serde(default = "default_processed_flag")]
+    pub processed_flag: String,
+    /// Poll interval when the server has no IDLE, and the longest IDLE wait.
+    #[serde(default = "default_poll_seconds")]
+    pub poll_seconds: u64,
+}
+
+fn default_folder() -> String {
+    "INBOX".into()
+}
+fn default_processed_flag() -> String {
+    "$Anliegen".into()
+}
+fn default_poll_seconds() -> u64 {
+    60
+}
+
+impl ImapConfig {
+    pub fn password(&self) -> Result<Option<String>, ConfigError> {
+        read_password(&self.password_env, &self.password_file, &self.name)
+    }
+}
+
+impl SmtpConfig {
+    pub fn password(&self) -> Result<Option<String>, ConfigError> {
+        read_password(&self.password_env, &self.password_file, "mail.smtp")
+    }
+}
+
+/// A password from an environment variable or the first line of a file, never from the
+/// config file itself; `what` names the connection in errors.
+fn read_password(
+    env: &Option<String>,
+    file: &Option<PathBuf>,
+    what: &str,
+) -> Result<Option<String>, ConfigError> {
+    if let Some(name) = env {
+        return std::env::var(name).map(Some).map_err(|_| ConfigError::Env {
+            name: name.clone(),
+            message: format!("holds the password for {what} but is not set"),
+        });
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        return Ok(Some(text.lines().next().unwrap_or_default().to_string()));
+    }
+    Ok(None)
+}
+
+/// The relay outbound mail goes through.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub security: MailSecurity,
+    /// Empty: no authentication.
+    pub user: String,
+    pub password_env: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub from_address: String,
+    pub from_name: String,
+    pub timeout_seconds: u64,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: "localhost".into(),
+            port: 587,
+            security: MailSecurity::Starttls,
+            user: String::new(),
+            password_env: None,
+            password_file: None,
+            from_address: "anliegen@localhost".into(),
+            from_name: "Ihr Anliegen".into(),
+            timeout_seconds: 30,
+        }
+    }
+}
+
+/// Delivery of queued mail: exponential backoff from `retry_seconds`, `dead` after
+/// `max_attempts`; a send that never reported back is retried after `lease_seconds`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutboxConfig {
+    pub retry_seconds: u64,
+    pub max_retry_seconds: u64,
+    pub max_attempts: i64,
+    pub lease_seconds: u64,
+    pub poll_seconds: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            retry_seconds: 60,
+            max_retry_seconds: 3600,
+            max_attempts: 10,
+            lease_seconds: 600,
+            poll_seconds: 5,
+        }
+    }
 }
 
 impl Config {

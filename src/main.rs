@@ -35,6 +35,13 @@ struct Cli {
 enum Command {
     /// Start the HTTP API.
     Serve,
+    /// Take in mail: one message file, `-` for standard input (MTA pipe delivery), or a
+    /// Maildir / directory of .eml files (bulk import). Ingesting a message twice creates
+    /// nothing new; the server decides and acknowledges the new cases.
+    Ingest {
+        /// FILE.eml, `-`, or a directory.
+        path: PathBuf,
+    },
     /// Route one inquiry and print the decision as JSON (nothing is stored).
     Triage {
         /// The inquiry text.
@@ -126,6 +133,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     init_logging(&config);
     match cli.command {
         Command::Serve => anliegen::web::serve(config).await,
+        Command::Ingest { path } => ingest(&config, &path).await,
         Command::Triage { text } => triage(&config, &text).await,
         Command::Embed { input, token_ids } => embed(&config, input, token_ids).await,
         Command::Eval {
@@ -205,6 +213,29 @@ fn progress_bar(stage: &str, done: usize, total: usize) {
     if done == total {
         eprintln!();
     }
+}
+
+async fn ingest(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
+    use anliegen::intake::{email::Limits, ingest};
+    let store = Store::open(&config.database.url).await?;
+    let limits = Limits {
+        max_bytes: config.mail.max_message_bytes,
+        ..Limits::default()
+    };
+    let max_chars = config.server.max_text_chars;
+    let summary = if path.as_os_str() == "-" {
+        ingest::ingest_stdin(&store, &limits, max_chars).await?
+    } else {
+        let files = ingest::message_files(path)?;
+        ingest::ingest_files(&store, &files, &limits, max_chars, path.is_dir()).await?
+    };
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    anyhow::ensure!(
+        summary.unreadable_files.is_empty(),
+        "{} file(s) could not be read (listed above); everything else was ingested",
+        summary.unreadable_files.len()
+    );
+    Ok(())
 }
 
 async fn triage(config: &Config, text: &str) -> anyhow::Result<()> {

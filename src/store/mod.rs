@@ -13,6 +13,12 @@ use sqlx::{
     any::{AnyPoolOptions, AnyRow},
 };
 
+mod mail;
+mod outbox;
+
+pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
+pub use outbox::{Outbound, OutboundKind, OutboxEntry, QueuedMail};
+
 use crate::domain::{CaseNumber, Channel, Decision, RouteStatus};
 
 #[derive(Debug, thiserror::Error)]
@@ -158,43 +164,10 @@ impl Store {
 
     /// Commits a new inquiry with the next case number of the current year.
     pub async fn insert_inquiry(&self, new: NewInquiry) -> Result<StoredInquiry, StoreError> {
-        let now = Utc::now();
         let mut tx = self.pool.begin().await?;
-        let sequence: i64 = sqlx::query_scalar(
-            "INSERT INTO case_counters (year, last) VALUES ($1, 1)
-             ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1 RETURNING last",
-        )
-        .bind(now.year())
-        .fetch_one(&mut *tx)
-        .await?;
-        let case_number = CaseNumber {
-            year: now.year(),
-            sequence: u32::try_from(sequence)
-                .map_err(|_| StoreError::Corrupt("case counter overflow".into()))?,
-        };
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO inquiries (case_number, received_at, channel, sender, text, status, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'received', $6) RETURNING id",
-        )
-        .bind(case_number.to_string())
-        .bind(now.to_rfc3339())
-        .bind(new.channel.as_str())
-        .bind(&new.sender)
-        .bind(&new.text)
-        .bind(now.to_rfc3339())
-        .fetch_one(&mut *tx)
-        .await?;
+        let stored = insert_inquiry_tx(&mut tx, new).await?;
         tx.commit().await?;
-        Ok(StoredInquiry {
-            id,
-            case_number,
-            received_at: now,
-            channel: new.channel,
-            sender: new.sender,
-            text: new.text,
-            status: InquiryStatus::Received,
-            decision: None,
-        })
+        Ok(stored)
     }
 
     pub async fn inquiry(&self, case: &CaseNumber) -> Result<Option<StoredInquiry>, StoreError> {
@@ -297,6 +270,49 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Inserts a new inquiry with the next case number inside `tx`, so callers can commit it
+/// together with related rows (the mail it came in).
+pub(crate) async fn insert_inquiry_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    new: NewInquiry,
+) -> Result<StoredInquiry, StoreError> {
+    let now = Utc::now();
+    let sequence: i64 = sqlx::query_scalar(
+        "INSERT INTO case_counters (year, last) VALUES ($1, 1)
+             ON CONFLICT (year) DO UPDATE SET last = case_counters.last + 1 RETURNING last",
+    )
+    .bind(now.year())
+    .fetch_one(&mut **tx)
+    .await?;
+    let case_number = CaseNumber {
+        year: now.year(),
+        sequence: u32::try_from(sequence)
+            .map_err(|_| StoreError::Corrupt("case counter overflow".into()))?,
+    };
+    let id: i64 = sqlx::query_scalar(
+            "INSERT INTO inquiries (case_number, received_at, channel, sender, text, status, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'received', $6) RETURNING id",
+        )
+        .bind(case_number.to_string())
+        .bind(now.to_rfc3339())
+        .bind(new.channel.as_str())
+        .bind(&new.sender)
+        .bind(&new.text)
+        .bind(now.to_rfc3339())
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(StoredInquiry {
+        id,
+        case_number,
+        received_at: now,
+        channel: new.channel,
+        sender: new.sender,
+        text: new.text,
+        status: InquiryStatus::Received,
+        decision: None,
+    })
 }
 
 fn inquiry_from_row(r: &AnyRow) -> Result<StoredInquiry, StoreError> {

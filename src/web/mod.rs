@@ -4,6 +4,7 @@
 pub mod error;
 pub mod inquiries;
 pub mod json;
+pub mod mail;
 
 use std::sync::{Arc, OnceLock};
 
@@ -37,7 +38,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .nest("/api/v1", inquiries::router())
+        .nest("/api/v1", inquiries::router().merge(mail::router()))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
@@ -121,6 +122,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(addr = %listener.local_addr()?, "listening");
     let state = AppState::new(config, store);
     let engine = spawn_engine(state.clone(), ModelSource::Load);
+    let _mail = mail::spawn_mail(&state)?;
     let server = axum::serve(listener, router(state)).with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
     });

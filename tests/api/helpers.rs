@@ -114,8 +114,14 @@ impl TestApp {
 
 /// A server that accepts requests but has no model yet (`/readyz` answers 503).
 pub async fn spawn_app_without_engine() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app_without_engine`], with the test config adjusted by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let data = tempfile::tempdir().unwrap();
-    let config = test_config(data.path());
+    let mut config = test_config(data.path());
+    adjust(&mut config);
     let store = Store::open(&config.database.url).await.unwrap();
     let listener = tokio::net::TcpListener::bind(config.server.bind)
         .await

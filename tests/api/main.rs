@@ -6,3 +6,5 @@ mod errors;
 mod helpers;
 mod index_suite;
 mod inquiries;
+mod mail;
+mod mailservers;

@@ -1,0 +1,124 @@
+//! `anliegen ingest`: one message from a file or standard input (MTA pipe delivery), or
+//! every message of a Maildir (`cur/` and `new/`) or directory of `.eml` files (bulk
+//! import), through the same commit as the IMAP poller. Re-running creates nothing new.
+
+use std::{
+    collections::BTreeMap,
+    io::Read,
+    path::{Path, PathBuf},
+};
+
+use serde::Serialize;
+
+use super::{IntakeError, commit_email, email, outcome_name};
+use crate::store::{Committed, Store};
+
+/// What an ingest run did.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub messages: usize,
+    /// Parser outcome per message (inquiry, auto_reply, bounce, …).
+    pub outcomes: BTreeMap<String, usize>,
+    pub new_cases: usize,
+    pub attached_to_cases: usize,
+    pub recorded_only: usize,
+    pub duplicates: usize,
+    /// Files that could not be read (path and error); nothing was recorded for them.
+    pub unreadable_files: Vec<String>,
+}
+
+/// The message files under `path`: the file itself, or for a directory its Maildir
+/// `cur/` and `new/` entries, or else its `*.eml` files; sorted for a stable order.
+pub fn message_files(path: &Path) -> Result<Vec<PathBuf>, IntakeError> {
+    let io = |p: &Path, e| IntakeError::Io(p.display().to_string(), e);
+    if !path.is_dir() {
+        std::fs::metadata(path).map_err(|e| io(path, e))?;
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let maildir = ["cur", "new"].map(|d| path.join(d));
+    let (dirs, only_eml): (Vec<PathBuf>, bool) = if maildir.iter().any(|d| d.is_dir()) {
+        (maildir.into_iter().filter(|d| d.is_dir()).collect(), false)
+    } else {
+        (vec![path.to_path_buf()], true)
+    };
+    let mut files = Vec::new();
+    for dir in dirs {
+        for entry in std::fs::read_dir(&dir).map_err(|e| io(&dir, e))? {
+            let p = entry.map_err(|e| io(&dir, e))?.path();
+            if p.is_file() && (!only_eml || p.extension().is_some_and(|e| e == "eml")) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Ingests `files`, with a progress bar when `progress` is set. A file that cannot be read
+/// is listed in the summary; a database error stops the run (what was committed stays).
+pub async fn ingest_files(
+    store: &Store,
+    files: &[PathBuf],
+    limits: &email::Limits,
+    max_text_chars: usize,
+    progress: bool,
+) -> Result<Summary, IntakeError> {
+    let bar = if progress {
+        indicatif::ProgressBar::new(files.len() as u64).with_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} messages {eta}")
+                .expect("valid template"),
+        )
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut summary = Summary::default();
+    for file in files {
+        match std::fs::read(file) {
+            Ok(raw) => ingest_one(store, &raw, limits, max_text_chars, &mut summary).await?,
+            Err(e) => summary
+                .unreadable_files
+                .push(format!("{}: {e}", file.display())),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(summary)
+}
+
+/// Ingests one message from standard input.
+pub async fn ingest_stdin(
+    store: &Store,
+    limits: &email::Limits,
+    max_text_chars: usize,
+) -> Result<Summary, IntakeError> {
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut raw)
+        .map_err(|e| IntakeError::Io("standard input".into(), e))?;
+    let mut summary = Summary::default();
+    ingest_one(store, &raw, limits, max_text_chars, &mut summary).await?;
+    Ok(summary)
+}
+
+async fn ingest_one(
+    store: &Store,
+    raw: &[u8],
+    limits: &email::Limits,
+    max_text_chars: usize,
+    summary: &mut Summary,
+) -> Result<(), IntakeError> {
+    let parsed = email::parse(raw, limits);
+    let committed = commit_email(store, &parsed, raw.len(), max_text_chars).await?;
+    summary.messages += 1;
+    *summary
+        .outcomes
+        .entry(outcome_name(&parsed.outcome).to_string())
+        .or_default() += 1;
+    match committed {
+        Committed::NewCase(_) => summary.new_cases += 1,
+        Committed::Attached(_) => summary.attached_to_cases += 1,
+        Committed::Recorded => summary.recorded_only += 1,
+        Committed::Duplicate(_) => summary.duplicates += 1,
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! What anliegen writes when something happens to a case: the acknowledgement to the
+//! citizen and the forward to the department after a decision ([`on_decided`]), and a
+//! clerk's approved reply ([`queue_reply`]). Everything is queued in the outbox; the
+//! worker delivers it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::Utc;
+
+use super::templates::{self, Template};
+use crate::{
+    config::{MailConfig, MailLanguage},
+    domain::{Channel, Decision, RouteStatus},
+    store::{Outbound, OutboundKind, Store, StoreError, StoredInquiry, ThreadMessage},
+};
+
+/// Queues the acknowledgement (email inquiries only) and, for a confident routing to a
+/// department with forwarding on, the forward. Deciding a case again queues neither twice.
+pub async fn on_decided(
+    store: &Store,
+    mail: &MailConfig,
+    inquiry: &StoredInquiry,
+    decision: &Decision,
+) -> Result<(), StoreError> {
+    if !mail.enabled || inquiry.channel != Channel::Email {
+        return Ok(());
+    }
+    let first = store.thread_message(inquiry.id, false).await?;
+    let case = inquiry.case_number.to_string();
+    let subject = templates::subject(&case, first.as_ref().and_then(|m| m.subject.as_deref()));
+    if let Some(citizen) = &inquiry.sender {
+        let body = templates::render(
+            Template::Ack,
+            mail.ack_language,
+            &[
+                ("case_number", &case),
+                ("department", &decision.department.name),
+            ],
+        );
+        let (in_reply_to, references) = thread(first.as_ref());
+        store
+            .enqueue_outbound(&Outbound {
+                inquiry_id: inquiry.id,
+                kind: OutboundKind::Ack,
+                to_address: citizen.clone(),
+                subject: subject.clone(),
+                body,
+                message_id: new_message_id(mail, &case, "ack"),
+                in_reply_to,
+                references,
+                auto_submitted: Some("auto-replied".into()),
+            })
+            .await?;
+    }
+    let forward = decision.status == RouteStatus::Routed
+        && mail.forward_departments.contains(&decision.department.id)
+        && !decision.department.mailbox.is_empty();
+    if forward {
+        let confidence = format!("{:.0}", decision.confidence * 100.0);
+        let body = templates::render(
+            Template::Forward,
+            MailLanguage::De,
+            &[
+                ("case_number", &case),
+                ("department", &decision.department.name),
+                ("service", &decision.service.name),
+                ("confidence", &confidence),
+                ("text", &inquiry.text),
+            ],
+        );
+        store
+            .enqueue_outbound(&Outbound {
+                inquiry_id: inquiry.id,
+                kind: OutboundKind::Forward,
+                to_address: decision.department.mailbox.clone(),
+                subject,
+                body,
+                message_id: new_message_id(mail, &case, "fwd"),
+                in_reply_to: None,
+                references: None,
+                auto_submitted: Some("auto-generated".into()),
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Queues a clerk's reply to the citizen, threaded onto the case's latest inbound mail.
+/// Returns the queued mail, or `None` when the case has no address to write to.
+pub async fn queue_reply(
+    store: &Store,
+    mail: &MailConfig,
+    inquiry: &StoredInquiry,
+    text: &str,
+    language: MailLanguage,
+) -> Result<Option<Outbound>, StoreError> {
+    let Some(citizen) = inquiry.sender.clone().filter(|s| s.contains('@')) else {
+        return Ok(None);
+    };
+    let last = store.thread_message(inquiry.id, true).await?;
+    let case = inquiry.case_number.to_string();
+    let (in_reply_to, references) = thread(last.as_ref());
+    let out = Outbound {
+        inquiry_id: inquiry.id,
+        kind: OutboundKind::Reply,
+        to_address: citizen,
+        subject: templates::subject(&case, last.as_ref().and_then(|m| m.subject.as_deref())),
+        body: templates::render(
+            Template::Reply,
+            language,
+            &[("text", text), ("case_number", &case)],
+        ),
+        message_id: new_message_id(mail, &case, "re"),
+        in_reply_to,
+        references,
+        auto_submitted: None,
+    };
+    store.enqueue_outbound(&out).await?;
+    Ok(Some(out))
+}
+
+/// In-Reply-To and References for an answer to `msg`.
+fn thread(msg: Option<&ThreadMessage>) -> (Option<String>, Option<String>) {
+    let Some(msg) = msg else {
+        return (None, None);
+    };
+    let mut refs = msg.references.clone();
+    refs.extend(msg.message_id.clone());
+    let refs = (!refs.is_empty()).then(|| refs.join(" "));
+    (msg.message_id.clone(), refs)
+}
+
+/// A globally unique Message-ID fixed at enqueue time, so a resend after a crash carries
+/// the same id and receivers can drop the duplicate.
+fn new_message_id(mail: &MailConfig, case: &str, kind: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let domain = mail
+        .smtp
+        .from_address
+        .rsplit_once('@')
+        .map_or("localhost", |(_, d)| d);
+    let now = Utc::now().timestamp_nanos_opt().unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "anliegen.{case}.{kind}.{now:x}.{n:x}.{}@{domain}",
+        std::process::id()
+    )
+}
