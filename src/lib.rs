@@ -9,6 +9,7 @@ pub mod domain;
 pub mod embed;
 pub mod index;
 pub mod intake;
+pub mod pipeline;
 pub mod privacy;
 pub mod store;
 pub mod triage;
