@@ -1,7 +1,10 @@
 //! Integration tests: the real binary and the real HTTP server on port 0, with the real
-//! model, a fresh database per server and the demo catalogue.
+//! model, a fresh database per server and the demo catalogue. Storage tests run against
+//! SQLite and a PostgreSQL server started by the tests (`pg`).
 
 mod cli;
 mod errors;
 mod helpers;
 mod inquiries;
+mod pg;
+mod store;
