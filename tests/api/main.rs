@@ -4,8 +4,10 @@
 
 mod audit;
 mod cli;
+mod crash;
 mod errors;
 mod helpers;
 mod inquiries;
 mod pg;
+mod process;
 mod store;
