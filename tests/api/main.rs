@@ -8,6 +8,7 @@ mod crash;
 mod errors;
 mod helpers;
 mod inquiries;
+mod logs;
 mod pg;
 mod process;
 mod store;
