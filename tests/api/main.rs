@@ -2,6 +2,7 @@
 //! model, a fresh database per server and the demo catalogue. Storage tests run against
 //! SQLite and a PostgreSQL server started by the tests (`pg`).
 
+mod admin;
 mod audit;
 mod cli;
 mod crash;
