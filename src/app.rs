@@ -9,7 +9,7 @@ use crate::{
     domain::{Catalogue, CatalogueError},
     embed::{CandleEncoder, Embedder, ModelError},
     index::{EmbeddedIndex, IndexError, QdrantIndex, VectorIndex},
-    store::{Store, StoreError, StoredInquiry},
+    store::{Store, StoreError},
     triage::{CatalogueSimilarity, Router, TriageError, catalogue_index},
 };
 
@@ -66,6 +66,8 @@ pub struct Engine {
     pub embedder: Embedder,
     pub router: Router,
     pub mail: crate::config::MailConfig,
+    /// The vector index the router searches; GDPR erasure removes case points from it.
+    pub index: Arc<dyn VectorIndex>,
 }
 
 impl Engine {
@@ -90,7 +92,7 @@ impl Engine {
         let router = Router::new(
             catalogue,
             embedder.clone(),
-            index,
+            index.clone(),
             scorer,
             config.triage.clone(),
         );
@@ -98,41 +100,7 @@ impl Engine {
             embedder,
             router,
             mail: config.mail.clone(),
+            index,
         })
-    }
-
-    /// Routes a stored inquiry and records the decision.
-    pub async fn decide(
-        &self,
-        store: &Store,
-        inquiry: &mut StoredInquiry,
-    ) -> Result<(), TriageError> {
-        let decision = self.router.route(&inquiry.text).await?;
-        inquiry.status = store.record_decision(inquiry.id, &decision).await?;
-        crate::outbound::notify::on_decided(store, &self.mail, inquiry, &decision).await?;
-        tracing::info!(
-            case = %inquiry.case_number,
-            service = %decision.service.id,
-            confidence = decision.confidence,
-            status = inquiry.status.as_str(),
-            "inquiry routed"
-        );
-        inquiry.decision = Some(decision);
-        Ok(())
-    }
-
-    /// Decides every inquiry still waiting (after a restart, or accepted while loading).
-    pub async fn drain_pending(&self, store: &Store) -> Result<usize, TriageError> {
-        let mut done = 0;
-        loop {
-            let batch = store.pending_inquiries(64).await?;
-            if batch.is_empty() {
-                return Ok(done);
-            }
-            for mut inquiry in batch {
-                self.decide(store, &mut inquiry).await?;
-                done += 1;
-            }
-        }
     }
 }

@@ -33,6 +33,8 @@ pub struct Config {
     pub index: IndexConfig,
     pub catalogue: CatalogueConfig,
     pub triage: TriageConfig,
+    pub pipeline: PipelineConfig,
+    pub retention: RetentionConfig,
     pub log: LogConfig,
     #[serde(default)]
     pub mail: MailConfig,
@@ -128,6 +130,25 @@ impl TriageConfig {
         p.linear.epochs = self.epochs;
         p
     }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    pub workers: usize,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub lease_seconds: u64,
+    pub max_wait_ms: u64,
+    pub poll_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    pub anonymise_after_days: u32,
+    pub delete_after_days: u32,
+    pub interval_hours: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -10,6 +10,7 @@ pub mod embed;
 pub mod index;
 pub mod intake;
 pub mod outbound;
+pub mod pipeline;
 pub mod privacy;
 pub mod store;
 pub mod triage;

@@ -14,7 +14,8 @@ use anliegen::{
     config::{Config, LogFormat},
     domain::Catalogue,
     embed::fetch,
-    store::Store,
+    pipeline::{self, Pipeline},
+    store::{AuditVerdict, Store},
 };
 
 #[derive(Parser)]
@@ -33,7 +34,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the HTTP API.
+    /// Start the HTTP API with its pipeline workers.
     Serve,
     /// Take in mail: one message file, `-` for standard input (MTA pipe delivery), or a
     /// Maildir / directory of .eml files (bulk import). Ingesting a message twice creates
@@ -41,6 +42,18 @@ enum Command {
     Ingest {
         /// FILE.eml, `-`, or a directory.
         path: PathBuf,
+    },
+    /// Only process pipeline jobs (no HTTP); several may share a PostgreSQL database.
+    Worker,
+    /// Check the audit log's hash chain.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Data-subject requests under the GDPR.
+    Gdpr {
+        #[command(subcommand)]
+        action: GdprAction,
     },
     /// Route one inquiry and print the decision as JSON (nothing is stored).
     Triage {
@@ -98,6 +111,26 @@ enum ModelAction {
 }
 
 #[derive(Subcommand)]
+enum AuditAction {
+    /// Print OK with the entry count, or the first broken entry (and exit non-zero).
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum GdprAction {
+    /// Print everything stored about the sender as JSON (Art. 15).
+    Export {
+        #[arg(long)]
+        email: String,
+    },
+    /// Delete everything stored about the sender, vectors included (Art. 17).
+    Erase {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum CatalogueAction {
     /// Check a catalogue file (default: the configured one) and print a summary.
     Check { path: Option<PathBuf> },
@@ -134,6 +167,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => anliegen::web::serve(config).await,
         Command::Ingest { path } => ingest(&config, &path).await,
+        Command::Worker => worker(config).await,
+        Command::Audit {
+            action: AuditAction::Verify,
+        } => audit_verify(&config).await,
+        Command::Gdpr { action } => gdpr(&config, action).await,
         Command::Triage { text } => triage(&config, &text).await,
         Command::Embed { input, token_ids } => embed(&config, input, token_ids).await,
         Command::Eval {
@@ -217,7 +255,7 @@ fn progress_bar(stage: &str, done: usize, total: usize) {
 
 async fn ingest(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
     use anliegen::intake::{email::Limits, ingest};
-    let store = Store::open(&config.database.url).await?;
+    let store = open_store(config).await?;
     let limits = Limits {
         max_bytes: config.mail.max_message_bytes,
         ..Limits::default()
@@ -235,6 +273,61 @@ async fn ingest(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
         "{} file(s) could not be read (listed above); everything else was ingested",
         summary.unreadable_files.len()
     );
+    Ok(())
+}
+
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Ok(Store::open(&config.database.url)
+        .await?
+        .with_max_attempts(config.pipeline.max_attempts))
+}
+
+async fn worker(config: Config) -> anyhow::Result<()> {
+    let store = open_store(&config).await?;
+    let index = app::open_index(&config).await?;
+    let embedder = app::start_embedder(&config).await?;
+    let engine = app::Engine::start(&config, &store, index, embedder).await?;
+    tracing::info!("ready");
+    Pipeline::new(&config)
+        .run(store, std::sync::Arc::new(engine))
+        .await;
+    Ok(())
+}
+
+async fn audit_verify(config: &Config) -> anyhow::Result<()> {
+    match open_store(config).await?.verify_audit().await? {
+        AuditVerdict::Intact { entries } => {
+            println!("OK: audit log intact, {entries} entries");
+            Ok(())
+        }
+        AuditVerdict::Broken { seq, problem } => {
+            anyhow::bail!("audit log broken at entry {seq}: {problem}")
+        }
+    }
+}
+
+async fn gdpr(config: &Config, action: GdprAction) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    match action {
+        GdprAction::Export { email } => {
+            let export = store.export_subject(&email).await?;
+            println!("{}", serde_json::to_string_pretty(&export)?);
+        }
+        GdprAction::Erase { email } => {
+            let index = app::open_index(config).await?;
+            let erased = pipeline::gdpr::erase(&store, index.as_ref(), &email).await?;
+            println!(
+                "erased {} inquiries: {}",
+                erased.ids.len(),
+                erased
+                    .cases
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
     Ok(())
 }
 

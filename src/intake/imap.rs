@@ -11,7 +11,6 @@ use futures_util::TryStreamExt;
 use tokio::{
     io::{AsyncRead, AsyncWrite},
     net::TcpStream,
-    sync::Notify,
     task::JoinHandle,
 };
 use tokio_rustls::{TlsConnector, rustls};
@@ -19,6 +18,7 @@ use tokio_rustls::{TlsConnector, rustls};
 use super::{IntakeError, commit_raw, email};
 use crate::{
     config::{Config, ImapConfig, MailSecurity},
+    pipeline::Pipeline,
     store::{Committed, Store},
 };
 
@@ -30,12 +30,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug> Io for T {}
 type Conn = Box<dyn Io>;
 
 /// Starts one poller per `[[mail.imap]]` mailbox. Passwords are read here, so a missing
-/// one fails the start instead of a later reconnect. `wake` is notified when new
+/// one fails the start instead of a later reconnect. The pipeline is nudged when new
 /// inquiries were committed.
 pub fn spawn_pollers(
     config: &Arc<Config>,
     store: &Store,
-    wake: &Arc<Notify>,
+    pipeline: &Pipeline,
 ) -> Result<Vec<JoinHandle<()>>, IntakeError> {
     let mut tasks = Vec::new();
     for mailbox in &config.mail.imap {
@@ -43,7 +43,7 @@ pub fn spawn_pollers(
             password: mailbox.password()?.unwrap_or_default(),
             mailbox: mailbox.clone(),
             store: store.clone(),
-            wake: wake.clone(),
+            pipeline: pipeline.clone(),
             limits: email::Limits {
                 max_bytes: config.mail.max_message_bytes,
                 ..email::Limits::default()
@@ -59,7 +59,7 @@ struct Poller {
     mailbox: ImapConfig,
     password: String,
     store: Store,
-    wake: Arc<Notify>,
+    pipeline: Pipeline,
     limits: email::Limits,
     max_text_chars: usize,
 }
@@ -106,7 +106,7 @@ impl Poller {
         loop {
             let marks = Marks { can_move, uidplus };
             if self.process_waiting(&mut session, marks).await? > 0 {
-                self.wake.notify_one();
+                self.pipeline.nudge();
             }
             if can_idle {
                 let mut idle = session.idle();

@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{NewInquiry, Store, StoreError, StoredInquiry, inquiry_from_row};
+use super::{NewInquiry, Store, StoreError};
 use crate::domain::CaseNumber;
 
 /// An inbound mail as it is recorded (the parsed facts, not the raw bytes).
@@ -108,7 +108,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let (inquiry_id, committed) = match target {
             Target::NewInquiry(new) => {
-                let stored = super::insert_inquiry_tx(&mut tx, new).await?;
+                let stored = super::insert_inquiry_tx(&mut tx, new, self.max_attempts).await?;
                 (Some(stored.id), Committed::NewCase(stored.case_number))
             }
             Target::Case(id) => {
@@ -167,14 +167,6 @@ impl Store {
             q = q.bind(id);
         }
         Ok(q.fetch_one(&self.pool).await?)
-    }
-
-    pub async fn inquiry_by_id(&self, id: i64) -> Result<Option<StoredInquiry>, StoreError> {
-        let row = sqlx::query("SELECT * FROM inquiries WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| inquiry_from_row(&r)).transpose()
     }
 
     /// The first (`newest = false`) or last inbound mail of a case.

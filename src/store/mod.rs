@@ -1,8 +1,17 @@
 //! Durable storage: inquiries, their decisions, case numbers and the embedding cache. One
 //! repository layer over two backends chosen by `database.url`: SQLite (default, WAL, under
 //! `data/`) and PostgreSQL for several nodes. Queries use `$N` placeholders, which both
-//! understand; each backend has its own migrations. An inquiry is committed before anything
-//! is acknowledged to the sender.
+//! understand; each backend has its own migrations. An inquiry is committed together with
+//! its triage job before anything is acknowledged to the sender.
+
+pub mod audit;
+pub mod gdpr;
+pub mod jobs;
+mod progress;
+
+pub use audit::{AuditEntry, AuditVerdict};
+pub use jobs::{Job, JobKind, JobState};
+pub use progress::TriageOutcome;
 
 use std::collections::HashMap;
 
@@ -99,6 +108,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Attempts a new job gets before it is dead (`pipeline.max_attempts`).
+    max_attempts: i64,
 }
 
 impl Store {
@@ -155,17 +166,28 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            max_attempts: 5,
+        })
+    }
+
+    /// Sets the attempts new jobs get before they are dead.
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = i64::from(max_attempts.max(1));
+        self
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Commits a new inquiry with the next case number of the current year.
+    /// Commits a new inquiry with the next case number of the current year and its triage
+    /// job, in one transaction: an acknowledged inquiry is always processed.
     pub async fn insert_inquiry(&self, new: NewInquiry) -> Result<StoredInquiry, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let stored = insert_inquiry_tx(&mut tx, new).await?;
+        let stored = insert_inquiry_tx(&mut tx, new, self.max_attempts).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -178,16 +200,6 @@ impl Store {
         row.map(|r| inquiry_from_row(&r)).transpose()
     }
 
-    /// Inquiries still waiting for a decision, oldest first.
-    pub async fn pending_inquiries(&self, limit: i64) -> Result<Vec<StoredInquiry>, StoreError> {
-        let rows =
-            sqlx::query("SELECT * FROM inquiries WHERE status = 'received' ORDER BY id LIMIT $1")
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter().map(inquiry_from_row).collect()
-    }
-
     /// Stores a decision in the history and as the inquiry's current one, atomically.
     pub async fn record_decision(
         &self,
@@ -198,20 +210,7 @@ impl Store {
         let json = serde_json::to_string(decision).expect("decision serialises");
         let status = InquiryStatus::from(decision.status);
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO decisions (inquiry_id, created_at, router, model, service_id, confidence, status, decision)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(inquiry_id)
-        .bind(&now)
-        .bind(&decision.router)
-        .bind(&decision.model)
-        .bind(&decision.service.id)
-        .bind(f64::from(decision.confidence))
-        .bind(status.as_str())
-        .bind(&json)
-        .execute(&mut *tx)
-        .await?;
+        insert_decision_in(&mut tx, inquiry_id, decision, &now).await?;
         sqlx::query(
             "UPDATE inquiries SET status = $1, decision = $2, updated_at = $3 WHERE id = $4",
         )
@@ -272,11 +271,12 @@ impl Store {
     }
 }
 
-/// Inserts a new inquiry with the next case number inside `tx`, so callers can commit it
-/// together with related rows (the mail it came in).
+/// Inserts a new inquiry with the next case number and its triage job inside `tx`, so
+/// callers can commit it together with related rows (the mail it came in).
 pub(crate) async fn insert_inquiry_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     new: NewInquiry,
+    max_attempts: i64,
 ) -> Result<StoredInquiry, StoreError> {
     let now = Utc::now();
     let sequence: i64 = sqlx::query_scalar(
@@ -303,6 +303,15 @@ pub(crate) async fn insert_inquiry_tx(
         .bind(now.to_rfc3339())
         .fetch_one(&mut **tx)
         .await?;
+    // The triage job commits with the inquiry: an acknowledged inquiry is always processed.
+    jobs::enqueue_in(
+        tx,
+        JobKind::Triage,
+        Some(id),
+        max_attempts,
+        jobs::now_ms(),
+    )
+    .await?;
     Ok(StoredInquiry {
         id,
         case_number,
@@ -313,6 +322,30 @@ pub(crate) async fn insert_inquiry_tx(
         status: InquiryStatus::Received,
         decision: None,
     })
+}
+
+/// Adds a decision to an inquiry's history inside the caller's transaction.
+async fn insert_decision_in(
+    conn: &mut sqlx::AnyConnection,
+    inquiry_id: i64,
+    decision: &Decision,
+    now: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO decisions (inquiry_id, created_at, router, model, service_id, confidence, status, decision)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(inquiry_id)
+    .bind(now)
+    .bind(&decision.router)
+    .bind(&decision.model)
+    .bind(&decision.service.id)
+    .bind(f64::from(decision.confidence))
+    .bind(InquiryStatus::from(decision.status).as_str())
+    .bind(serde_json::to_string(decision).expect("decision serialises"))
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 fn inquiry_from_row(r: &AnyRow) -> Result<StoredInquiry, StoreError> {
@@ -347,83 +380,4 @@ pub fn decode_vector(b: &[u8]) -> Vec<f32> {
     b.chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    async fn temp_store() -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}/db/anliegen.db", dir.path().display());
-        (dir, Store::open(&url).await.unwrap())
-    }
-
-    fn new(text: &str) -> NewInquiry {
-        NewInquiry {
-            channel: Channel::Api,
-            sender: Some("a@example.org".into()),
-            text: text.into(),
-        }
-    }
-
-    #[tokio::test]
-    async fn case_numbers_are_sequential_and_unique_under_concurrency() {
-        let (_d, store) = temp_store().await;
-        let tasks: Vec<_> = (0..20)
-            .map(|i| {
-                let s = store.clone();
-                tokio::spawn(async move { s.insert_inquiry(new(&format!("t{i}"))).await.unwrap() })
-            })
-            .collect();
-        let mut seqs = Vec::new();
-        for t in tasks {
-            seqs.push(t.await.unwrap().case_number.sequence);
-        }
-        seqs.sort();
-        assert_eq!(seqs, (1..=20).collect::<Vec<u32>>());
-    }
-
-    #[tokio::test]
-    async fn inquiry_round_trips_and_stays_pending_until_decided() {
-        let (_d, store) = temp_store().await;
-        let stored = store.insert_inquiry(new("Laterne kaputt")).await.unwrap();
-        let loaded = store.inquiry(&stored.case_number).await.unwrap().unwrap();
-        assert_eq!(loaded.text, "Laterne kaputt");
-        assert_eq!(loaded.status, InquiryStatus::Received);
-        assert_eq!(store.pending_inquiries(10).await.unwrap().len(), 1);
-        let missing = CaseNumber {
-            year: 1999,
-            sequence: 1,
-        };
-        assert!(store.inquiry(&missing).await.unwrap().is_none());
-    }
-
-    #[tokio::test]
-    async fn embedding_cache_round_trips_by_model_and_hash() {
-        let (_d, store) = temp_store().await;
-        store
-            .cache_embeddings(
-                "m1",
-                &[
-                    ("h1".into(), vec![0.5, -1.0]),
-                    ("h2".into(), vec![2.0, 0.0]),
-                ],
-            )
-            .await
-            .unwrap();
-        let got = store
-            .cached_embeddings("m1", &["h1".into(), "h3".into()])
-            .await
-            .unwrap();
-        assert_eq!(got.len(), 1);
-        assert_eq!(got["h1"], vec![0.5, -1.0]);
-        assert!(
-            store
-                .cached_embeddings("m2", &["h1".into()])
-                .await
-                .unwrap()
-                .is_empty()
-        );
-    }
 }

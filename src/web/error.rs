@@ -30,6 +30,8 @@ pub enum ApiError {
     NotFound(String),
     #[error("method not allowed for this endpoint")]
     MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
     #[error("the model is still loading; try again shortly")]
     NotReady,
     #[error("the service is busy; try again shortly")]
@@ -49,6 +51,7 @@ impl ApiError {
             Self::TextTooLong(_) => "text_too_long",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
             Self::NotReady => "not_ready",
             Self::Overloaded => "overloaded",
             Self::Internal(_) => "internal",
@@ -63,6 +66,7 @@ impl ApiError {
             Self::InvalidField(_) | Self::EmptyText => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::NotReady | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

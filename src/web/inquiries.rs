@@ -1,5 +1,5 @@
-//! `/api/v1/inquiries`: accept a citizen's inquiry (committed before the response), decide
-//! it when the model is ready, and look it up by case number.
+//! `/api/v1/inquiries`: accept a citizen's inquiry (committed with its triage job before the
+//! response), wait briefly for the pipeline's decision, and look it up by case number.
 
 use axum::{
     Json, Router,
@@ -15,7 +15,6 @@ use super::{ApiError, AppState, json::ApiJson};
 use crate::{
     domain::{CaseNumber, Channel, Decision, InquiryText, inquiry::InvalidText},
     store::{InquiryStatus, NewInquiry, StoredInquiry},
-    triage::TriageError,
 };
 
 /// Longest accepted sender address.
@@ -68,7 +67,9 @@ async fn create(
             "sender is longer than {MAX_SENDER} characters"
         )));
     }
-    let mut inquiry = state
+    // Subscribed before the job exists, so a decision made at once is not missed.
+    let finished = state.pipeline.subscribe();
+    let inquiry = state
         .store
         .insert_inquiry(NewInquiry {
             channel,
@@ -76,22 +77,19 @@ async fn create(
             text: text.into_string(),
         })
         .await?;
-    let Some(engine) = state.engine.get() else {
+    if state.engine.get().is_none() {
         return Ok(accepted_for_later(inquiry));
-    };
-    match engine.decide(&state.store, &mut inquiry).await {
-        Ok(()) => Ok((StatusCode::CREATED, Json(summary(&inquiry))).into_response()),
-        // The inquiry is committed; it is decided as soon as the model has capacity.
-        Err(TriageError::Embed(e)) => {
-            tracing::warn!(case = %inquiry.case_number, error = %e, "decision deferred");
-            state.pending.notify_one();
-            Ok(accepted_for_later(inquiry))
-        }
-        Err(e) => {
-            state.pending.notify_one();
-            Err(e.into())
-        }
     }
+    state.pipeline.nudge();
+    let inquiry = state
+        .pipeline
+        .await_decision(finished, &state.store, inquiry)
+        .await?;
+    if inquiry.status == InquiryStatus::Received {
+        // Committed and queued; the workers decide it when they have capacity.
+        return Ok(accepted_for_later(inquiry));
+    }
+    Ok((StatusCode::CREATED, Json(summary(&inquiry))).into_response())
 }
 
 fn accepted_for_later(inquiry: StoredInquiry) -> axum::response::Response {

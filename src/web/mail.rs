@@ -38,7 +38,7 @@ pub fn spawn_mail(state: &AppState) -> Result<Vec<JoinHandle<()>>, MailStartErro
         return Ok(Vec::new());
     }
     let mailer: Arc<dyn Mailer> = Arc::new(SmtpMailer::new(&mail.smtp)?);
-    let mut tasks = imap::spawn_pollers(&state.config, &state.store, &state.pending)?;
+    let mut tasks = imap::spawn_pollers(&state.config, &state.store, &state.pipeline)?;
     tasks.push(worker::spawn_worker(
         mail.outbox.clone(),
         state.store.clone(),

@@ -1,6 +1,7 @@
 //! The HTTP API (axum): state, router assembly and server start. Each sub-module owns its
 //! routes; errors share one JSON contract (`error`).
 
+pub mod admin;
 pub mod error;
 pub mod inquiries;
 pub mod json;
@@ -13,12 +14,13 @@ use axum::{
     response::IntoResponse, routing::get,
 };
 use serde_json::json;
-use tokio::{sync::Notify, task::JoinHandle};
+use tokio::task::JoinHandle;
 
 use crate::{
     app::{Engine, StartError},
     config::Config,
     embed::Embedder,
+    pipeline::Pipeline,
     store::Store,
 };
 pub use error::ApiError;
@@ -28,9 +30,9 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     /// Set once the model is loaded and the catalogue indexed.
-    pub engine: Arc<OnceLock<Engine>>,
-    /// Wakes the background decider when an inquiry could not be decided at once.
-    pub pending: Arc<Notify>,
+    pub engine: Arc<OnceLock<Arc<Engine>>>,
+    /// The job queue's workers in this process: intake nudges them and awaits decisions.
+    pub pipeline: Pipeline,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -38,7 +40,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .nest("/api/v1", inquiries::router().merge(mail::router()))
+        .nest(
+            "/api/v1",
+            inquiries::router()
+                .merge(mail::router())
+                .merge(admin::router()),
+        )
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
@@ -76,8 +83,8 @@ pub enum ModelSource {
     Shared(Embedder),
 }
 
-/// Loads the engine in the background, then keeps deciding inquiries that are waiting. The
-/// task only ends if the engine cannot start; its error says why.
+/// Loads the engine in the background, then runs the pipeline's workers. The task only
+/// ends if the engine cannot start; its error says why.
 pub fn spawn_engine(state: AppState, source: ModelSource) -> JoinHandle<Result<(), StartError>> {
     tokio::spawn(async move {
         let config = state.config.clone();
@@ -86,30 +93,21 @@ pub fn spawn_engine(state: AppState, source: ModelSource) -> JoinHandle<Result<(
             ModelSource::Load => crate::app::start_embedder(&config).await?,
             ModelSource::Shared(e) => e,
         };
-        let engine = Engine::start(&config, &state.store, index, embedder).await?;
-        let engine = state.engine.get_or_init(|| engine);
+        let engine = Arc::new(Engine::start(&config, &state.store, index, embedder).await?);
+        let engine = state.engine.get_or_init(|| engine).clone();
         tracing::info!("ready");
-        loop {
-            match engine.drain_pending(&state.store).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(decided = n, "decided waiting inquiries"),
-                Err(e) => tracing::warn!(error = %e, "deciding waiting inquiries failed; retrying"),
-            }
-            tokio::select! {
-                _ = state.pending.notified() => {}
-                _ = tokio::time::sleep(std::time::Duration::from_secs(5)) => {}
-            }
-        }
+        state.pipeline.run(state.store.clone(), engine).await;
+        Ok(())
     })
 }
 
 impl AppState {
     pub fn new(config: Config, store: Store) -> Self {
         Self {
+            pipeline: Pipeline::new(&config),
+            store: store.with_max_attempts(config.pipeline.max_attempts),
             config: Arc::new(config),
-            store,
             engine: Arc::new(OnceLock::new()),
-            pending: Arc::new(Notify::new()),
         }
     }
 }

@@ -102,13 +102,14 @@ impl TestApp {
             self.state.clone(),
             ModelSource::Shared(shared_embedder().await),
         ));
-        for _ in 0..600 {
+        // Generous: the crash tests load the model in separate processes at the same time.
+        for _ in 0..1800 {
             if self.get("/readyz").await.0 == 200 {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("server did not become ready within 60 s");
+        panic!("server did not become ready within 180 s");
     }
 }
 

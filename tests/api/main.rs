@@ -1,10 +1,18 @@
 //! Integration tests: the real binary and the real HTTP server on port 0, with the real
-//! model, a fresh database per server and the demo catalogue.
+//! model, a fresh database per server and the demo catalogue. Storage tests run against
+//! SQLite and a PostgreSQL server started by the tests (`pg`).
 
+mod admin;
+mod audit;
 mod cli;
+mod crash;
 mod errors;
 mod helpers;
 mod index_suite;
 mod inquiries;
+mod logs;
 mod mail;
 mod mailservers;
+mod pg;
+mod process;
+mod store;

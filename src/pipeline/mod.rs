@@ -1,0 +1,237 @@
+//! The durable pipeline: worker loops that take jobs from the database queue and run them —
+//! a triage job redacts the inquiry, routes the redacted text and records the decision; a
+//! retention job applies the GDPR rules. Failures are retried with exponential backoff and
+//! end `dead` for an admin. The HTTP intake nudges the local workers and may wait briefly
+//! for its inquiry's decision; other processes find the job by polling.
+
+pub mod gdpr;
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::{
+    sync::{Notify, broadcast},
+    task::JoinSet,
+};
+
+use crate::{
+    app::Engine,
+    config::{Config, PipelineConfig, RetentionConfig},
+    index::IndexError,
+    privacy::redact::redact,
+    store::{InquiryStatus, Job, JobKind, Store, StoreError, StoredInquiry, TriageOutcome},
+    triage::TriageError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Triage(#[from] TriageError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+/// Shared by the HTTP handlers and the worker loops of one process.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: PipelineConfig,
+    retention: RetentionConfig,
+    /// Wakes an idle worker when this process queued a job.
+    wake: Notify,
+    /// Ids of inquiries whose triage job finished in this process.
+    finished: broadcast::Sender<i64>,
+    /// Distinguishes this process's workers in `jobs.locked_by`.
+    process: String,
+}
+
+impl Pipeline {
+    pub fn new(config: &Config) -> Self {
+        let started = chrono::Utc::now().timestamp_millis();
+        Self {
+            inner: Arc::new(Inner {
+                config: config.pipeline.clone(),
+                retention: config.retention.clone(),
+                wake: Notify::new(),
+                finished: broadcast::channel(1024).0,
+                process: format!("pid{}-{started:x}", std::process::id()),
+            }),
+        }
+    }
+
+    /// Tells an idle local worker that a job is waiting.
+    pub fn nudge(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// Subscribe before queuing, so a fast decision is not missed.
+    pub fn subscribe(&self) -> broadcast::Receiver<i64> {
+        self.inner.finished.subscribe()
+    }
+
+    /// Waits up to `max_wait_ms` for `inquiry`'s triage to finish in this process, then
+    /// returns the inquiry as stored (decided, or still received).
+    pub async fn await_decision(
+        &self,
+        mut finished: broadcast::Receiver<i64>,
+        store: &Store,
+        inquiry: StoredInquiry,
+    ) -> Result<StoredInquiry, StoreError> {
+        let wait = Duration::from_millis(self.inner.config.max_wait_ms);
+        let _ = tokio::time::timeout(wait, async {
+            loop {
+                match finished.recv().await {
+                    Ok(id) if id == inquiry.id => return,
+                    Ok(_) => {}
+                    // Missed notifications: the database has the answer.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if store
+                            .inquiry_by_id(inquiry.id)
+                            .await
+                            .ok()
+                            .flatten()
+                            .is_some_and(|i| i.status != InquiryStatus::Received)
+                        {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        })
+        .await;
+        Ok(store.inquiry_by_id(inquiry.id).await?.unwrap_or(inquiry))
+    }
+
+    /// Runs the configured number of worker loops until the process ends. Schedules the
+    /// retention job first (once across all processes: the queue keeps one pending).
+    pub async fn run(&self, store: Store, engine: Arc<Engine>) {
+        if let Err(e) = store
+            .schedule_job(JobKind::Retention, chrono::Utc::now().timestamp_millis())
+            .await
+        {
+            tracing::warn!(error = %e, "scheduling the retention job failed");
+        }
+        let mut workers = JoinSet::new();
+        for n in 0..self.inner.config.workers.max(1) {
+            let (me, store, engine) = (self.clone(), store.clone(), engine.clone());
+            let name = format!("{}-w{n}", self.inner.process);
+            workers.spawn(async move { me.work(&name, &store, &engine).await });
+        }
+        tracing::info!(workers = workers.len(), "pipeline workers started");
+        while let Some(ended) = workers.join_next().await {
+            if let Err(e) = ended {
+                tracing::error!(error = %e, "a pipeline worker panicked");
+            }
+        }
+    }
+
+    async fn work(&self, name: &str, store: &Store, engine: &Engine) {
+        let lease = Duration::from_secs(self.inner.config.lease_seconds.max(1));
+        let poll = Duration::from_millis(self.inner.config.poll_ms.max(10));
+        loop {
+            match store.claim_job(name, lease).await {
+                Ok(Some(job)) => self.execute(store, engine, job).await,
+                Ok(None) => {
+                    tokio::select! {
+                        _ = self.inner.wake.notified() => {}
+                        _ = tokio::time::sleep(poll) => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming a job failed; retrying");
+                    tokio::time::sleep(poll).await;
+                }
+            }
+        }
+    }
+
+    async fn execute(&self, store: &Store, engine: &Engine, job: Job) {
+        let result = if job.attempts > job.max_attempts {
+            // Claimed again after its last lease expired: the worker died on every try.
+            Err("lease expired on the last attempt".to_string())
+        } else {
+            match job.kind {
+                JobKind::Triage => self.triage(store, engine, &job).await,
+                JobKind::Retention => gdpr::retention(store, engine, &self.inner.retention, &job)
+                    .await
+                    .map(|()| self.schedule_retention(store)),
+            }
+            .map_err(|e| e.to_string())
+        };
+        if let Err(error) = result {
+            let backoff = crate::store::jobs::backoff(
+                Duration::from_millis(self.inner.config.backoff_base_ms),
+                job.attempts,
+            );
+            match store.fail_job(&job, &error, backoff).await {
+                Ok(state) => tracing::warn!(
+                    job = job.id, kind = job.kind.as_str(), attempt = job.attempts,
+                    state = state.as_str(), error = %error, "job failed"
+                ),
+                Err(e) => {
+                    tracing::error!(job = job.id, error = %e, "recording a job failure failed")
+                }
+            }
+        }
+        if let Some(id) = job.inquiry_id {
+            let _ = self.inner.finished.send(id);
+        }
+    }
+
+    fn schedule_retention(&self, store: &Store) {
+        let next = chrono::Utc::now().timestamp_millis()
+            + i64::from(self.inner.retention.interval_hours.max(1)) * 3_600_000;
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.schedule_job(JobKind::Retention, next).await {
+                tracing::warn!(error = %e, "scheduling the next retention run failed");
+            }
+        });
+    }
+
+    /// Redact → store the redacted text → route it → record decision, audit entry and job
+    /// completion in one transaction. Re-running after a crash at any point decides once.
+    async fn triage(&self, store: &Store, engine: &Engine, job: &Job) -> Result<(), PipelineError> {
+        let inquiry = match job.inquiry_id {
+            Some(id) => store.inquiry_by_id(id).await?,
+            None => None,
+        };
+        let Some(inquiry) = inquiry.filter(|i| i.status == InquiryStatus::Received) else {
+            // Erased meanwhile, or decided by an earlier run of this job.
+            store.complete_job(job).await?;
+            return Ok(());
+        };
+        let redacted = redact(&inquiry.text);
+        store.set_redacted_text(inquiry.id, &redacted.text).await?;
+        let decision = engine.router.route(&redacted.text).await?;
+        match store.finish_triage(job, &inquiry, &decision).await? {
+            TriageOutcome::Decided(status) => {
+                tracing::info!(
+                    case = %inquiry.case_number,
+                    job = job.id,
+                    service = %decision.service.id,
+                    confidence = decision.confidence,
+                    status = status.as_str(),
+                    redacted = redacted.findings.len(),
+                    "inquiry routed"
+                );
+                // Acknowledgement and forward are queued once per case (unique in the outbox).
+                crate::outbound::notify::on_decided(store, &engine.mail, &inquiry, &decision)
+                    .await?;
+            }
+            TriageOutcome::AlreadyDecided => {
+                tracing::info!(case = %inquiry.case_number, job = job.id, "inquiry was decided already")
+            }
+            TriageOutcome::LostLease => tracing::warn!(
+                case = %inquiry.case_number, job = job.id,
+                "lease expired before the decision was recorded; another worker decides"
+            ),
+        }
+        Ok(())
+    }
+}

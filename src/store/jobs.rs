@@ -1,0 +1,266 @@
+//! The job queue behind the durable pipeline (table `jobs`). A job is claimed with a lease
+//! (`locked_until`); a worker that dies leaves its lease to expire and the job is claimed
+//! again, which is how a killed process's work is recovered. Failures go back to the queue
+//! with exponential backoff until `max_attempts`, then to `dead`, where an admin can see and
+//! retry them. PostgreSQL claims with `FOR UPDATE SKIP LOCKED` so several processes share
+//! the queue; SQLite claims in one write statement, which its single writer serialises.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::Serialize;
+use sqlx::{AnyConnection, Row, any::AnyRow};
+
+use super::{Backend, Store, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Redact, route and record the decision of one inquiry.
+    Triage,
+    /// Apply the GDPR retention rules (scheduled, no inquiry).
+    Retention,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Triage => "triage",
+            Self::Retention => "retention",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        [Self::Triage, Self::Retention]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown job kind '{s}'")))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Dead,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Queued, Self::Running, Self::Done, Self::Dead]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// A job as admins see it: ids, counters and times, no personal data.
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: JobKind,
+    pub inquiry_id: Option<i64>,
+    pub state: JobState,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// Milliseconds since the epoch.
+    pub run_at: i64,
+    pub locked_until: Option<i64>,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// Queues a job inside the caller's transaction, so it commits with what it refers to.
+pub(crate) async fn enqueue_in(
+    conn: &mut AnyConnection,
+    kind: JobKind,
+    inquiry_id: Option<i64>,
+    max_attempts: i64,
+    run_at: i64,
+) -> Result<(), StoreError> {
+    let now = Utc::now().to_rfc3339();
+    // A scheduled job that is already pending (unique index) is not queued twice.
+    sqlx::query(
+        "INSERT INTO jobs (kind, inquiry_id, state, attempts, max_attempts, run_at, created_at, updated_at)
+         VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(kind.as_str())
+    .bind(inquiry_id)
+    .bind(max_attempts)
+    .bind(run_at)
+    .bind(&now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Delay before attempt `attempts + 1`: `base · 2^(attempts-1)`, at most one hour.
+pub fn backoff(base: Duration, attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    base.saturating_mul(2u32.pow(exp))
+        .min(Duration::from_secs(3600))
+}
+
+impl Store {
+    /// Queues a scheduled job (no inquiry) unless one of that kind is already pending.
+    pub async fn schedule_job(&self, kind: JobKind, run_at: i64) -> Result<(), StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        enqueue_in(&mut conn, kind, None, self.max_attempts, run_at).await
+    }
+
+    /// Takes the next due job (or one whose lease expired) for `worker` until `lease` ends.
+    pub async fn claim_job(
+        &self,
+        worker: &str,
+        lease: Duration,
+    ) -> Result<Option<Job>, StoreError> {
+        let now = now_ms();
+        let until = now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let lock = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1,
+                 locked_until = $2, updated_at = $3
+             WHERE id = (SELECT id FROM jobs
+                         WHERE (state = 'queued' AND run_at <= $4)
+                            OR (state = 'running' AND locked_until < $4)
+                         ORDER BY run_at, id LIMIT 1 {lock})
+             RETURNING *"
+        );
+        let row = sqlx::query(&sql)
+            .bind(worker)
+            .bind(until)
+            .bind(Utc::now().to_rfc3339())
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| job_from_row(&r)).transpose()
+    }
+
+    /// Marks a job done inside the caller's transaction. False when `worker` no longer holds
+    /// it (its lease expired and another worker took it): the caller must roll back.
+    pub(crate) async fn complete_job_in(
+        conn: &mut AnyConnection,
+        job: &Job,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'done', locked_until = NULL, last_error = NULL, updated_at = $1
+             WHERE id = $2 AND state = 'running' AND locked_by = $3 AND attempts = $4",
+        )
+        .bind(Utc::now().to_rfc3339())
+        .bind(job.id)
+        .bind(&job.locked_by)
+        .bind(job.attempts)
+        .execute(conn)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn complete_job(&self, job: &Job) -> Result<bool, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        Self::complete_job_in(&mut conn, job).await
+    }
+
+    /// Records a failed attempt: back to the queue after `backoff`, or `dead` once the job
+    /// has used its attempts. `error` must not contain personal data.
+    pub async fn fail_job(
+        &self,
+        job: &Job,
+        error: &str,
+        backoff: Duration,
+    ) -> Result<JobState, StoreError> {
+        let state = if job.attempts >= job.max_attempts {
+            JobState::Dead
+        } else {
+            JobState::Queued
+        };
+        let run_at = now_ms() + i64::try_from(backoff.as_millis()).unwrap_or(i64::MAX / 2);
+        sqlx::query(
+            "UPDATE jobs SET state = $1, run_at = $2, locked_until = NULL, last_error = $3,
+                 updated_at = $4
+             WHERE id = $5 AND state = 'running' AND locked_by = $6 AND attempts = $7",
+        )
+        .bind(state.as_str())
+        .bind(run_at)
+        .bind(error.chars().take(500).collect::<String>())
+        .bind(Utc::now().to_rfc3339())
+        .bind(job.id)
+        .bind(&job.locked_by)
+        .bind(job.attempts)
+        .execute(&self.pool)
+        .await?;
+        Ok(state)
+    }
+
+    /// Jobs in `state` (all when `None`), newest first.
+    pub async fn jobs(&self, state: Option<JobState>, limit: i64) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM jobs WHERE ($1 IS NULL OR state = $1) ORDER BY id DESC LIMIT $2",
+        )
+        .bind(state.map(JobState::as_str))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// Puts a dead job back into the queue with fresh attempts; `None` if there is no such
+    /// job, `Some(false)` if it is not dead.
+    pub async fn retry_job(&self, id: i64) -> Result<Option<bool>, StoreError> {
+        let retried = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, updated_at = $2
+             WHERE id = $3 AND state = 'dead'",
+        )
+        .bind(now_ms())
+        .bind(Utc::now().to_rfc3339())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if retried.rows_affected() == 1 {
+            return Ok(Some(true));
+        }
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(exists.map(|_| false))
+    }
+}
+
+fn job_from_row(r: &AnyRow) -> Result<Job, StoreError> {
+    let kind: String = r.try_get("kind")?;
+    let state: String = r.try_get("state")?;
+    Ok(Job {
+        id: r.try_get("id")?,
+        kind: JobKind::parse(&kind)?,
+        inquiry_id: r.try_get("inquiry_id")?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown job state '{state}'")))?,
+        attempts: r.try_get("attempts")?,
+        max_attempts: r.try_get("max_attempts")?,
+        run_at: r.try_get("run_at")?,
+        locked_until: r.try_get("locked_until")?,
+        locked_by: r.try_get("locked_by")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}

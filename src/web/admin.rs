@@ -1,0 +1,65 @@
+//! `/api/v1/admin/jobs`: the pipeline's queue as admins see it (ids, states, attempts and
+//! error kinds, never personal data) and retrying dead jobs.
+
+use axum::{
+    Json, Router,
+    extract::{Path, Query, State},
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{ApiError, AppState};
+use crate::store::JobState;
+
+/// Most jobs listed at once.
+const MAX_LISTED: i64 = 500;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/jobs", get(list))
+        .route("/admin/jobs/{id}/retry", post(retry))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    state: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let filter = match q.state.as_deref() {
+        None => None,
+        Some(s) => Some(JobState::parse(s).ok_or_else(|| {
+            ApiError::InvalidField(format!(
+                "state '{s}' is unknown; use queued, running, done or dead"
+            ))
+        })?),
+    };
+    let limit = q.limit.unwrap_or(100).clamp(1, MAX_LISTED);
+    let jobs = state.store.jobs(filter, limit).await?;
+    Ok(Json(json!({ "jobs": jobs })))
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no job {id}")))?;
+    match state.store.retry_job(id).await? {
+        None => Err(ApiError::NotFound(format!("no job {id}"))),
+        Some(false) => Err(ApiError::Conflict(format!(
+            "job {id} is not dead; only dead jobs can be retried"
+        ))),
+        Some(true) => {
+            state.pipeline.nudge();
+            Ok(Json(json!({"id": id, "state": "queued"})))
+        }
+    }
+}
