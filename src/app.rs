@@ -10,7 +10,12 @@ use crate::{
     embed::{CandleEncoder, Embedder, ModelError},
     index::{EmbeddedIndex, IndexError, QdrantIndex, VectorIndex},
     store::{Store, StoreError},
-    triage::{CatalogueSimilarity, Router, TriageError, catalogue_index},
+    triage::{
+        CatalogueSimilarity, Router, Scorer, TriageError, catalogue_index,
+        classifier::ClassifierParams,
+        learned::LearnedScorer,
+        training::{Trained, train_version},
+    },
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +73,10 @@ pub struct Engine {
     pub mail: crate::config::MailConfig,
     /// The vector index the router searches; GDPR erasure removes case points from it.
     pub index: Arc<dyn VectorIndex>,
+    /// The untrained scorer, used until a model version exists.
+    fallback: Arc<dyn Scorer>,
+    params: ClassifierParams,
+    training: tokio::sync::Mutex<()>,
 }
 
 impl Engine {
@@ -85,10 +94,25 @@ impl Engine {
             rebuilt = vectors.rebuilt,
             "catalogue index ready"
         );
-        let scorer = Box::new(CatalogueSimilarity {
+        let fallback: Arc<dyn Scorer> = Arc::new(CatalogueSimilarity {
             temperature: config.triage.temperature,
             centroids: vectors.centroids,
+            min_confidence: config.triage.min_confidence,
+            candidates: config.triage.candidates,
         });
+        let scorer = match store.active_model().await? {
+            Some((version, bytes)) => match LearnedScorer::from_bytes(&bytes, version) {
+                Ok(learned) => {
+                    tracing::info!(version, "using trained model version");
+                    Arc::new(learned) as Arc<dyn Scorer>
+                }
+                Err(problem) => {
+                    tracing::warn!(%problem, "falling back to catalogue similarity");
+                    fallback.clone()
+                }
+            },
+            None => fallback.clone(),
+        };
         let router = Router::new(
             catalogue,
             embedder.clone(),
@@ -101,6 +125,46 @@ impl Engine {
             router,
             mail: config.mail.clone(),
             index,
+            fallback,
+            params: config.triage.classifier_params(),
+            training: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Trains a new version from the catalogue and all stored examples, activates it and
+    /// routes with it from now on. One training at a time; requests keep being answered.
+    pub async fn retrain(&self, store: &Store) -> Result<Trained, TriageError> {
+        let _one_at_a_time = self.training.lock().await;
+        let trained = train_version(
+            self.router.catalogue(),
+            &self.embedder,
+            store,
+            self.params,
+            true,
+        )
+        .await?;
+        self.router.set_scorer(trained.scorer.clone());
+        Ok(trained)
+    }
+
+    /// Routes with a stored version from now on (roll back or forward); false if unknown.
+    pub async fn activate(&self, store: &Store, version: i64) -> Result<bool, TriageError> {
+        if !store.activate_model(version).await? {
+            return Ok(false);
+        }
+        self.reload(store).await?;
+        Ok(true)
+    }
+
+    /// Re-reads the active version from the store (another process may have changed it).
+    pub async fn reload(&self, store: &Store) -> Result<(), TriageError> {
+        let scorer: Arc<dyn Scorer> = match store.active_model().await? {
+            Some((version, bytes)) => {
+                Arc::new(LearnedScorer::from_bytes(&bytes, version).map_err(TriageError::Model)?)
+            }
+            None => self.fallback.clone(),
+        };
+        self.router.set_scorer(scorer);
+        Ok(())
     }
 }

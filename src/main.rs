@@ -69,6 +69,17 @@ enum Command {
         #[arg(long)]
         token_ids: bool,
     },
+    /// Import labelled inquiries (labels: service ids or names) and train a new active
+    /// model version from the catalogue and every stored example.
+    Train {
+        /// CSV with a header row, or JSON Lines.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, default_value = "text")]
+        text_column: String,
+        #[arg(long, default_value = "service")]
+        label_column: String,
+    },
     /// Train from scratch on labelled files and report quality on a test file.
     Eval {
         /// Training file (CSV with header, or JSON Lines); repeat for several.
@@ -108,6 +119,14 @@ enum ModelAction {
     Fetch,
     /// Load the configured model and print what it is.
     Info,
+    /// List the trained classifier versions with their cross-validation figures.
+    Versions,
+    /// Route with this trained version from now on.
+    Activate { version: i64 },
+    /// Go back to the version before the active one.
+    Rollback,
+    /// Show the quality figures of two versions side by side.
+    Compare { a: i64, b: i64 },
 }
 
 #[derive(Subcommand)]
@@ -212,6 +231,68 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Train {
+            data,
+            text_column,
+            label_column,
+        } => train(&config, data, &text_column, &label_column).await,
+        Command::Model {
+            action: ModelAction::Versions,
+        } => {
+            let store = open_store(&config).await?;
+            for v in store.model_versions().await? {
+                println!("{}", version_line(&v));
+            }
+            Ok(())
+        }
+        Command::Model {
+            action: ModelAction::Activate { version },
+        } => {
+            let store = open_store(&config).await?;
+            anyhow::ensure!(
+                store.activate_model(version).await?,
+                "no model version {version}"
+            );
+            println!(
+                "version {version} is active; running servers pick it up on restart or via the admin API"
+            );
+            Ok(())
+        }
+        Command::Model {
+            action: ModelAction::Rollback,
+        } => {
+            let store = open_store(&config).await?;
+            let versions = store.model_versions().await?;
+            let active = versions
+                .iter()
+                .find(|v| v.active)
+                .context("no model version is active")?;
+            let previous = versions
+                .iter()
+                .rev()
+                .find(|v| v.version < active.version)
+                .with_context(|| format!("version {} is the oldest", active.version))?;
+            store.activate_model(previous.version).await?;
+            println!(
+                "rolled back from version {} to {}",
+                active.version, previous.version
+            );
+            Ok(())
+        }
+        Command::Model {
+            action: ModelAction::Compare { a, b },
+        } => {
+            let store = open_store(&config).await?;
+            let versions = store.model_versions().await?;
+            for n in [a, b] {
+                let v = versions
+                    .iter()
+                    .find(|v| v.version == n)
+                    .with_context(|| format!("no model version {n}"))?;
+                println!("{}", version_line(v));
+            }
+            Ok(())
+        }
         Command::Model {
             action: ModelAction::Info,
         } => {
@@ -237,6 +318,105 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn version_line(v: &anliegen::store::ModelVersion) -> String {
+    let cv = &v.metrics["cross_validation"];
+    let f = |k: &str| cv[k].as_f64().unwrap_or(f64::NAN);
+    format!(
+        "v{:<4}{} {} examples={:<6} accuracy={:.3} macro_f1={:.3} ece={:.3} coverage@95={:.3} auto_threshold={}",
+        v.version,
+        if v.active { "*" } else { " " },
+        v.created_at,
+        v.examples,
+        f("accuracy"),
+        f("macro_f1"),
+        f("ece"),
+        f("coverage_at_95_precision"),
+        v.metrics["auto_threshold"]
+            .as_f64()
+            .map_or("none".into(), |t| format!("{t:.3}")),
+    )
+}
+
+async fn train(
+    config: &Config,
+    data: Option<PathBuf>,
+    text_column: &str,
+    label_column: &str,
+) -> anyhow::Result<()> {
+    let store = open_store(config).await?;
+    let catalogue = Catalogue::load(&config.catalogue.path)?;
+    if let Some(path) = data {
+        let d = anliegen::triage::dataset::load(&path, text_column, label_column)?;
+        let by_name: std::collections::HashMap<String, &str> = catalogue
+            .services
+            .iter()
+            .map(|s| (s.name.to_lowercase(), s.id.as_str()))
+            .collect();
+        let mut unknown = std::collections::BTreeSet::new();
+        let mut rows = Vec::new();
+        for r in &d.rows {
+            let id = catalogue
+                .service(&r.label)
+                .map(|s| s.id.as_str())
+                .or_else(|| by_name.get(&r.label.to_lowercase()).copied());
+            match id {
+                Some(id) => rows.push((
+                    anliegen::privacy::redact::redact(&r.text).text,
+                    id.to_string(),
+                )),
+                None => {
+                    unknown.insert(r.label.clone());
+                }
+            }
+        }
+        anyhow::ensure!(
+            unknown.is_empty(),
+            "{}: {} label(s) are neither service ids nor names of the catalogue: {}",
+            path.display(),
+            unknown.len(),
+            unknown
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let examples: Vec<anliegen::store::NewExample> = rows
+            .iter()
+            .map(|(text, id)| anliegen::store::NewExample {
+                text,
+                service_id: id,
+                source: "import",
+                inquiry_id: None,
+                actor: None,
+                reason: None,
+            })
+            .collect();
+        store.add_training_examples(&examples).await?;
+        eprintln!(
+            "imported {} examples ({} rows without label skipped)",
+            examples.len(),
+            d.skipped
+        );
+    }
+    let embedder = app::start_embedder(config).await?;
+    let trained = anliegen::triage::training::train_version(
+        &catalogue,
+        &embedder,
+        &store,
+        config.triage.classifier_params(),
+        true,
+    )
+    .await?;
+    let versions = store.model_versions().await?;
+    let v = versions
+        .iter()
+        .find(|v| v.version == trained.version)
+        .expect("just saved");
+    println!("{}", version_line(v));
+    Ok(())
 }
 
 /// A progress bar on stderr, so stdout stays clean for the report.

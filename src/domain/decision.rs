@@ -60,6 +60,9 @@ pub struct Decision {
     pub service: RoutedService,
     pub department: RoutedDepartment,
     pub confidence: f32,
+    /// Whether `confidence` is a calibrated probability (from a trained model version).
+    #[serde(default)]
+    pub calibrated: bool,
     /// Why this status: which threshold was met or missed.
     pub reason: String,
     pub candidates: Vec<Candidate>,

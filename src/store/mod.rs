@@ -24,9 +24,11 @@ use sqlx::{
 
 mod mail;
 mod outbox;
+mod training;
 
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{Outbound, OutboundKind, OutboxEntry, QueuedMail};
+pub use training::{ModelVersion, NewExample, TrainingExample};
 
 use crate::domain::{CaseNumber, Channel, Decision, RouteStatus};
 
@@ -304,14 +306,7 @@ pub(crate) async fn insert_inquiry_tx(
         .fetch_one(&mut **tx)
         .await?;
     // The triage job commits with the inquiry: an acknowledged inquiry is always processed.
-    jobs::enqueue_in(
-        tx,
-        JobKind::Triage,
-        Some(id),
-        max_attempts,
-        jobs::now_ms(),
-    )
-    .await?;
+    jobs::enqueue_in(tx, JobKind::Triage, Some(id), max_attempts, jobs::now_ms()).await?;
     Ok(StoredInquiry {
         id,
         case_number,

@@ -10,16 +10,19 @@ pub mod classifier;
 pub mod dataset;
 pub mod eval;
 pub mod features;
+pub mod learned;
 pub mod linear;
 pub mod metrics;
+pub mod review;
 pub mod scoring;
+pub mod training;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use crate::{
     config::TriageConfig,
     domain::{
-        Candidate, Catalogue, Decision, Evidence, RouteStatus,
+        Candidate, Catalogue, Decision, Evidence,
         decision::{RoutedDepartment, RoutedService},
     },
     embed::{EmbedError, Embedder},
@@ -28,7 +31,7 @@ use crate::{
 };
 
 pub use catalogue_index::CATALOGUE_COLLECTION;
-pub use scoring::{CatalogueSimilarity, Scorer, ServiceScore};
+pub use scoring::{CatalogueSimilarity, Query, Scorer, ServiceScore, Verdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TriageError {
@@ -40,6 +43,8 @@ pub enum TriageError {
     Store(#[from] StoreError),
     #[error("the catalogue index is empty")]
     EmptyIndex,
+    #[error("{0}")]
+    Model(String),
 }
 
 /// Evidence entries listed per candidate service.
@@ -51,7 +56,9 @@ pub struct Router {
     catalogue: Arc<Catalogue>,
     embedder: Embedder,
     index: Arc<dyn VectorIndex>,
-    scorer: Box<dyn Scorer>,
+    /// Swapped when a model version is trained or activated; requests in flight keep the
+    /// scorer they started with.
+    scorer: RwLock<Arc<dyn Scorer>>,
     config: TriageConfig,
 }
 
@@ -60,16 +67,28 @@ impl Router {
         catalogue: Arc<Catalogue>,
         embedder: Embedder,
         index: Arc<dyn VectorIndex>,
-        scorer: Box<dyn Scorer>,
+        scorer: Arc<dyn Scorer>,
         config: TriageConfig,
     ) -> Self {
         Self {
             catalogue,
             embedder,
             index,
-            scorer,
+            scorer: RwLock::new(scorer),
             config,
         }
+    }
+
+    pub fn set_scorer(&self, scorer: Arc<dyn Scorer>) {
+        *self.scorer.write().expect("scorer lock") = scorer;
+    }
+
+    pub fn scorer(&self) -> Arc<dyn Scorer> {
+        self.scorer.read().expect("scorer lock").clone()
+    }
+
+    pub fn embedder(&self) -> &Embedder {
+        &self.embedder
     }
 
     pub fn catalogue(&self) -> &Catalogue {
@@ -90,7 +109,15 @@ impl Router {
         if hits.is_empty() {
             return Err(TriageError::EmptyIndex);
         }
-        let scores = self.scorer.score(&self.catalogue, &vector, &hits);
+        let scorer = self.scorer();
+        let scores = scorer.score(
+            &self.catalogue,
+            &Query {
+                text,
+                vector: &vector,
+                hits: &hits,
+            },
+        );
         let best = scores.first().ok_or(TriageError::EmptyIndex)?;
         let service = self
             .catalogue
@@ -100,25 +127,11 @@ impl Router {
             .catalogue
             .department(&service.department)
             .expect("validated catalogue: every service has its department");
-
-        let status = if best.probability >= self.config.min_confidence {
-            RouteStatus::Routed
-        } else {
-            RouteStatus::Review
-        };
-        let reason = match status {
-            RouteStatus::Routed => format!(
-                "confidence {:.2} reaches triage.min_confidence {:.2}",
-                best.probability, self.config.min_confidence
-            ),
-            RouteStatus::Review => format!(
-                "confidence {:.2} is below triage.min_confidence {:.2}; a clerk decides between the candidates",
-                best.probability, self.config.min_confidence
-            ),
-        };
+        let verdict = scorer.verdict(&scores);
+        let (status, reason) = (verdict.status, verdict.reason);
         let candidates = scores
             .iter()
-            .take(self.config.candidates.max(1))
+            .take(verdict.candidates)
             .filter_map(|s| {
                 let svc = self.catalogue.service(&s.service_id)?;
                 Some(Candidate {
@@ -160,7 +173,8 @@ impl Router {
             reason,
             candidates,
             evidence,
-            router: self.scorer.name(),
+            router: scorer.name(),
+            calibrated: verdict.calibrated,
             model: self.embedder.info().id.clone(),
         })
     }

@@ -6,7 +6,10 @@
 
 use std::collections::HashMap;
 
-use crate::{domain::Catalogue, index::Hit};
+use crate::{
+    domain::{Catalogue, RouteStatus},
+    index::Hit,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceScore {
@@ -14,9 +17,29 @@ pub struct ServiceScore {
     pub probability: f32,
 }
 
+/// What the router knows about an inquiry when scoring it.
+pub struct Query<'a> {
+    /// Redacted text.
+    pub text: &'a str,
+    pub vector: &'a [f32],
+    /// Nearest catalogue entries, best first.
+    pub hits: &'a [Hit],
+}
+
+/// Whether to auto-route, why, and how many of the best services the clerk is shown.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub status: RouteStatus,
+    pub reason: String,
+    pub candidates: usize,
+    pub calibrated: bool,
+}
+
 pub trait Scorer: Send + Sync {
     /// Scores, highest first; only services of `catalogue` appear (closed set).
-    fn score(&self, catalogue: &Catalogue, query: &[f32], hits: &[Hit]) -> Vec<ServiceScore>;
+    fn score(&self, catalogue: &Catalogue, query: &Query) -> Vec<ServiceScore>;
+    /// Routing verdict for scores from `score`.
+    fn verdict(&self, scores: &[ServiceScore]) -> Verdict;
     /// Name and version, recorded with every decision.
     fn name(&self) -> String;
 }
@@ -29,13 +52,18 @@ const CENTROID_WEIGHT: f32 = 0.7;
 pub struct CatalogueSimilarity {
     pub temperature: f32,
     pub centroids: HashMap<String, Vec<f32>>,
+    /// Uncalibrated confidence needed to auto-route.
+    pub min_confidence: f32,
+    /// Services listed for the clerk.
+    pub candidates: usize,
 }
 
 impl Scorer for CatalogueSimilarity {
-    fn score(&self, catalogue: &Catalogue, query: &[f32], hits: &[Hit]) -> Vec<ServiceScore> {
+    fn score(&self, catalogue: &Catalogue, q: &Query) -> Vec<ServiceScore> {
+        let query = q.vector;
         // Hits arrive best first, so the first two per service are its best two.
         let mut per_service: HashMap<&str, Vec<f32>> = HashMap::new();
-        for h in hits {
+        for h in q.hits {
             if catalogue.service(&h.payload.service_id).is_some() {
                 let s = per_service
                     .entry(h.payload.service_id.as_str())
@@ -58,6 +86,33 @@ impl Scorer for CatalogueSimilarity {
             })
             .collect();
         softmax_sorted(raw, self.temperature)
+    }
+
+    fn verdict(&self, scores: &[ServiceScore]) -> Verdict {
+        let top = scores.first().map_or(0.0, |s| s.probability);
+        let (status, reason) = if top >= self.min_confidence {
+            (
+                RouteStatus::Routed,
+                format!(
+                    "confidence {top:.2} reaches triage.min_confidence {:.2} (no trained model yet: uncalibrated)",
+                    self.min_confidence
+                ),
+            )
+        } else {
+            (
+                RouteStatus::Review,
+                format!(
+                    "confidence {top:.2} is below triage.min_confidence {:.2}; a clerk decides between the candidates",
+                    self.min_confidence
+                ),
+            )
+        };
+        Verdict {
+            status,
+            reason,
+            candidates: self.candidates.max(1),
+            calibrated: false,
+        }
     }
 
     fn name(&self) -> String {
@@ -110,6 +165,40 @@ mod tests {
         Catalogue::parse(&t, "t").unwrap()
     }
 
+    fn scorer(temperature: f32, centroids: HashMap<String, Vec<f32>>) -> CatalogueSimilarity {
+        CatalogueSimilarity {
+            temperature,
+            centroids,
+            min_confidence: 0.5,
+            candidates: 5,
+        }
+    }
+
+    fn query<'a>(vector: &'a [f32], hits: &'a [Hit]) -> Query<'a> {
+        Query {
+            text: "",
+            vector,
+            hits,
+        }
+    }
+
+    #[test]
+    fn verdict_follows_the_minimum_confidence() {
+        let s = scorer(0.02, HashMap::new());
+        let score = |p| {
+            vec![ServiceScore {
+                service_id: "a".into(),
+                probability: p,
+            }]
+        };
+        assert_eq!(s.verdict(&score(0.7)).status, RouteStatus::Routed);
+        let v = s.verdict(&score(0.3));
+        assert_eq!(
+            (v.status, v.candidates, v.calibrated),
+            (RouteStatus::Review, 5, false)
+        );
+    }
+
     fn hit(service: &str, score: f32) -> Hit {
         Hit {
             id: format!("{service}{score}"),
@@ -133,11 +222,7 @@ mod tests {
             hit("a", 0.80),
             hit("ghost", 0.99),
         ];
-        let s = CatalogueSimilarity {
-            temperature: 0.02,
-            centroids: HashMap::new(),
-        }
-        .score(&catalogue(), &[], &hits);
+        let s = scorer(0.02, HashMap::new()).score(&catalogue(), &query(&[], &hits));
         assert_eq!(s.len(), 2, "unknown services never come out");
         assert_eq!(s[0].service_id, "b");
         let total: f32 = s.iter().map(|x| x.probability).sum();
@@ -151,11 +236,7 @@ mod tests {
             ("a".to_string(), vec![1.0, 0.0]),
             ("b".to_string(), vec![0.0, 1.0]),
         ]);
-        let s = CatalogueSimilarity {
-            temperature: 0.02,
-            centroids,
-        }
-        .score(&catalogue(), &[0.0, 1.0], &hits);
+        let s = scorer(0.02, centroids).score(&catalogue(), &query(&[0.0, 1.0], &hits));
         assert_eq!(s[0].service_id, "b");
     }
 
@@ -163,12 +244,8 @@ mod tests {
     fn lower_temperature_sharpens() {
         let hits = [hit("a", 0.90), hit("b", 0.88)];
         let c = catalogue();
-        let scorer = |temperature| CatalogueSimilarity {
-            temperature,
-            centroids: HashMap::new(),
-        };
-        let soft = scorer(0.1).score(&c, &[], &hits);
-        let sharp = scorer(0.01).score(&c, &[], &hits);
+        let soft = scorer(0.1, HashMap::new()).score(&c, &query(&[], &hits));
+        let sharp = scorer(0.01, HashMap::new()).score(&c, &query(&[], &hits));
         assert!(sharp[0].probability > soft[0].probability);
     }
 }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod inquiries;
 pub mod json;
 pub mod mail;
+pub mod models;
 
 use std::sync::{Arc, OnceLock};
 
@@ -44,7 +45,8 @@ pub fn router(state: AppState) -> Router {
             "/api/v1",
             inquiries::router()
                 .merge(mail::router())
-                .merge(admin::router()),
+                .merge(admin::router())
+                .merge(models::router()),
         )
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -85,6 +85,17 @@ impl TestApp {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         let r = self
             .client

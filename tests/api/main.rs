@@ -10,6 +10,7 @@ mod errors;
 mod helpers;
 mod index_suite;
 mod inquiries;
+mod learning;
 mod logs;
 mod mail;
 mod mailservers;

@@ -1,0 +1,162 @@
+//! Training data and model versions: labelled examples (imported or from clerk reviews,
+//! always redacted text) and the numbered trained models, one of them active.
+
+use chrono::Utc;
+use serde::Serialize;
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingExample {
+    pub text: String,
+    pub service_id: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewExample<'a> {
+    pub text: &'a str,
+    pub service_id: &'a str,
+    pub source: &'a str,
+    pub inquiry_id: Option<i64>,
+    pub actor: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelVersion {
+    pub version: i64,
+    pub created_at: String,
+    pub examples: i64,
+    pub embedder: String,
+    pub active: bool,
+    pub metrics: serde_json::Value,
+}
+
+impl Store {
+    pub async fn add_training_examples(
+        &self,
+        examples: &[NewExample<'_>],
+    ) -> Result<(), StoreError> {
+        let now = Utc::now().to_rfc3339();
+        let mut tx = self.pool.begin().await?;
+        for e in examples {
+            sqlx::query(
+                "INSERT INTO training_examples (text, service_id, source, inquiry_id, actor, reason, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(e.text)
+            .bind(e.service_id)
+            .bind(e.source)
+            .bind(e.inquiry_id)
+            .bind(e.actor)
+            .bind(e.reason)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn training_examples(&self) -> Result<Vec<TrainingExample>, StoreError> {
+        let rows = sqlx::query("SELECT text, service_id FROM training_examples ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TrainingExample {
+                    text: r.try_get("text")?,
+                    service_id: r.try_get("service_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Stores a trained model as the next version; activates it when asked.
+    pub async fn save_model_version(
+        &self,
+        examples: usize,
+        embedder: &str,
+        metrics: &serde_json::Value,
+        model: &[u8],
+        activate: bool,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let version: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions")
+                .fetch_one(&mut *tx)
+                .await?;
+        if activate {
+            sqlx::query("UPDATE model_versions SET active = 0 WHERE active = 1")
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO model_versions (version, created_at, examples, embedder, metrics, model, active)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(version)
+        .bind(Utc::now().to_rfc3339())
+        .bind(examples as i64)
+        .bind(embedder)
+        .bind(metrics.to_string())
+        .bind(model)
+        .bind(i32::from(activate))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    pub async fn model_versions(&self) -> Result<Vec<ModelVersion>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, created_at, examples, embedder, metrics, active FROM model_versions ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let metrics: String = r.try_get("metrics")?;
+                let active: i32 = r.try_get("active")?;
+                Ok(ModelVersion {
+                    version: r.try_get("version")?,
+                    created_at: r.try_get("created_at")?,
+                    examples: r.try_get("examples")?,
+                    embedder: r.try_get("embedder")?,
+                    active: active == 1,
+                    metrics: serde_json::from_str(&metrics)
+                        .map_err(|_| StoreError::Corrupt("model metrics".into()))?,
+                })
+            })
+            .collect()
+    }
+
+    /// The active version and its serialised model, if any.
+    pub async fn active_model(&self) -> Result<Option<(i64, Vec<u8>)>, StoreError> {
+        let row = sqlx::query("SELECT version, model FROM model_versions WHERE active = 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get("version")?, r.try_get("model")?)))
+            .transpose()
+    }
+
+    /// Makes `version` the active one; false when it does not exist.
+    pub async fn activate_model(&self, version: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT version FROM model_versions WHERE version = $1")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE model_versions SET active = CASE WHEN version = $1 THEN 1 ELSE 0 END")
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,95 @@
+//! The learned scorer: a trained, calibrated `Classifier` version answering for the
+//! catalogue. Auto-routes only at or above the version's risk threshold; otherwise the clerk
+//! gets the conformal candidate set. Labels that are no longer in the catalogue are dropped
+//! and the rest renormalised, so only existing services can come out.
+
+use super::{
+    Query, Scorer, ServiceScore, Verdict, calibration::candidate_set, classifier::Classifier,
+};
+use crate::domain::{Catalogue, RouteStatus};
+
+pub struct LearnedScorer {
+    pub classifier: Classifier,
+    pub version: i64,
+}
+
+impl LearnedScorer {
+    pub fn from_bytes(bytes: &[u8], version: i64) -> Result<Self, String> {
+        let classifier = bincode::deserialize(bytes)
+            .map_err(|e| format!("model version {version} is unreadable: {e}"))?;
+        Ok(Self {
+            classifier,
+            version,
+        })
+    }
+
+    pub fn to_bytes(classifier: &Classifier) -> Vec<u8> {
+        bincode::serialize(classifier).expect("classifier serialises")
+    }
+}
+
+impl Scorer for LearnedScorer {
+    fn score(&self, catalogue: &Catalogue, q: &Query) -> Vec<ServiceScore> {
+        let p = self.classifier.predict(q.text, q.vector);
+        let mut scores: Vec<ServiceScore> = self
+            .classifier
+            .labels
+            .iter()
+            .zip(p)
+            .filter(|(label, _)| catalogue.service(label).is_some())
+            .map(|(label, probability)| ServiceScore {
+                service_id: label.clone(),
+                probability,
+            })
+            .collect();
+        let total: f32 = scores.iter().map(|s| s.probability).sum();
+        if total > 0.0 {
+            scores.iter_mut().for_each(|s| s.probability /= total);
+        }
+        scores.sort_by(|a, b| {
+            b.probability
+                .total_cmp(&a.probability)
+                .then(a.service_id.cmp(&b.service_id))
+        });
+        scores
+    }
+
+    fn verdict(&self, scores: &[ServiceScore]) -> Verdict {
+        let top = scores.first().map_or(0.0, |s| s.probability);
+        let probs: Vec<f32> = scores.iter().map(|s| s.probability).collect();
+        let candidates = candidate_set(&probs, self.classifier.set_floor).len();
+        let budget = self.classifier.params.max_misroute_rate * 100.0;
+        let coverage = self.classifier.params.coverage * 100.0;
+        let (status, reason) = match self.classifier.auto_threshold {
+            Some(t) if top >= t => (
+                RouteStatus::Routed,
+                format!(
+                    "calibrated confidence {top:.3} reaches the threshold {t:.3} that keeps misroutes under {budget:.0} %"
+                ),
+            ),
+            Some(t) => (
+                RouteStatus::Review,
+                format!(
+                    "calibrated confidence {top:.3} is below the threshold {t:.3} for a {budget:.0} % misroute budget; the {candidates} candidate(s) contain the right service with {coverage:.0} % probability"
+                ),
+            ),
+            None => (
+                RouteStatus::Review,
+                format!(
+                    "model version {} has no threshold within the {budget:.0} % misroute budget; the {candidates} candidate(s) contain the right service with {coverage:.0} % probability",
+                    self.version
+                ),
+            ),
+        };
+        Verdict {
+            status,
+            reason,
+            candidates,
+            calibrated: true,
+        }
+    }
+
+    fn name(&self) -> String {
+        format!("learned-v{}", self.version)
+    }
+}

@@ -1,0 +1,90 @@
+//! Training a new model version for the catalogue: the catalogue's own example inquiries
+//! plus every labelled example in the store (imports and clerk decisions), embedded through
+//! the cache (only new texts reach the model), trained off the async runtime, stored as the
+//! next numbered version.
+
+use std::sync::Arc;
+
+use super::{
+    TriageError,
+    cache::embed_cached,
+    classifier::{Classifier, ClassifierParams, Labelled},
+    learned::LearnedScorer,
+};
+use crate::{domain::Catalogue, embed::Embedder, store::Store};
+
+pub struct Trained {
+    pub version: i64,
+    pub scorer: Arc<LearnedScorer>,
+    pub seconds: f32,
+}
+
+pub async fn train_version(
+    catalogue: &Catalogue,
+    embedder: &Embedder,
+    store: &Store,
+    params: ClassifierParams,
+    activate: bool,
+) -> Result<Trained, TriageError> {
+    let started = std::time::Instant::now();
+    let labels: Vec<String> = catalogue.services.iter().map(|s| s.id.clone()).collect();
+    let mut rows: Vec<(String, usize)> = Vec::new();
+    for (i, s) in catalogue.services.iter().enumerate() {
+        rows.extend(
+            s.examples
+                .iter()
+                .filter(|e| !e.trim().is_empty())
+                .map(|e| (e.clone(), i)),
+        );
+    }
+    for e in store.training_examples().await? {
+        // Examples for services removed from the catalogue are kept but not learned.
+        if let Some(i) = catalogue.service_index(&e.service_id) {
+            rows.push((e.text, i));
+        }
+    }
+    let texts: Vec<String> = rows.iter().map(|(t, _)| t.clone()).collect();
+    let vectors = embed_cached(embedder, store, &texts, &|_, _| {}).await?;
+    let examples: Vec<Labelled> = rows
+        .into_iter()
+        .zip(vectors)
+        .map(|((text, label), embedding)| Labelled {
+            text,
+            embedding,
+            label,
+        })
+        .collect();
+    let n = examples.len();
+    let classifier = tokio::task::spawn_blocking(move || {
+        Classifier::train(&examples, labels, params, &|_, _| {})
+    })
+    .await
+    .expect("training thread");
+    let metrics = serde_json::json!({
+        "cross_validation": classifier.cross_validation,
+        "auto_threshold": classifier.auto_threshold,
+        "set_floor": classifier.set_floor,
+        "temperature": classifier.temperature,
+        "mix": classifier.mix,
+        "max_misroute_rate": params.max_misroute_rate,
+        "coverage": params.coverage,
+    });
+    let bytes = LearnedScorer::to_bytes(&classifier);
+    let version = store
+        .save_model_version(n, &embedder.info().id, &metrics, &bytes, activate)
+        .await?;
+    tracing::info!(
+        version,
+        examples = n,
+        seconds = started.elapsed().as_secs_f32(),
+        "model version trained"
+    );
+    Ok(Trained {
+        version,
+        scorer: Arc::new(LearnedScorer {
+            classifier,
+            version,
+        }),
+        seconds: started.elapsed().as_secs_f32(),
+    })
+}

@@ -1,0 +1,143 @@
+//! Learning from clerks: a re-route through the API becomes training data, a retrained
+//! version routes a similar inquiry to the corrected service, and rolling back to the
+//! previous version brings its behaviour back.
+
+use serde_json::{Value, json};
+
+use crate::helpers::spawn_app;
+
+async fn route(app: &crate::helpers::TestApp, text: &str) -> Value {
+    let (status, body) = app.post_inquiry(&json!({"text": text})).await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+fn service(body: &Value) -> String {
+    body["decision"]["service"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_clerk_correction_teaches_the_model_and_rollback_restores_the_old_behaviour() {
+    let app = spawn_app().await;
+    let (status, v1) = app
+        .post_json("/api/v1/admin/models/train", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{v1}");
+    let v1 = v1["version"].as_i64().unwrap();
+
+    let text = "Auf dem Radweg neben der Kreisstraße liegen seit Tagen Glasscherben, ich habe mir den Reifen kaputt gefahren";
+    let similar = "Glasscherben auf dem Radweg an der Kreisstraße, schon seit ein paar Tagen";
+    let first = route(&app, text).await;
+    assert_eq!(first["decision"]["router"], format!("learned-v{v1}"));
+    assert_eq!(first["decision"]["calibrated"], true);
+    let before = service(&route(&app, similar).await);
+
+    // The clerk decides this belongs to a service the model did not pick.
+    let original = service(&first);
+    let target = [
+        "illegale-muellablagerung",
+        "strassenschaden",
+        "winterdienst",
+    ]
+    .into_iter()
+    .find(|s| *s != original && *s != before)
+    .unwrap();
+    let case = first["case_number"].as_str().unwrap();
+    let (status, reviewed) = app
+        .post_json(
+            &format!("/api/v1/inquiries/{case}/review"),
+            &json!({"action": "reroute", "service": target, "reason": "Scherben auf Radwegen räumt die Abfallwirtschaft", "actor": "clerk-7"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{reviewed}");
+    assert_eq!(service(&reviewed), target);
+    let (_, stored) = app.get(&format!("/api/v1/inquiries/{case}")).await;
+    assert_eq!(stored["decision"]["router"], "clerk");
+    assert_eq!(stored["decision"]["service"]["id"], target);
+
+    let (status, v2) = app
+        .post_json("/api/v1/admin/models/train", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{v2}");
+    let v2 = v2["version"].as_i64().unwrap();
+    assert!(v2 > v1);
+    let after = route(&app, similar).await;
+    assert_eq!(
+        service(&after),
+        target,
+        "similar inquiry after the correction: {after}"
+    );
+    assert_eq!(after["decision"]["router"], format!("learned-v{v2}"));
+
+    // Roll back: the earlier version answers as before.
+    let (status, body) = app
+        .post_json(&format!("/api/v1/admin/models/{v1}/activate"), &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let again = route(&app, similar).await;
+    assert_eq!(service(&again), before);
+    assert_eq!(service(&route(&app, text).await), original);
+
+    let (_, versions) = app.get("/api/v1/admin/models").await;
+    let versions = versions["versions"].as_array().unwrap();
+    assert!(versions.len() >= 2);
+    let active: Vec<i64> = versions
+        .iter()
+        .filter(|v| v["active"] == true)
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(active, vec![v1]);
+    assert!(
+        versions[0]["metrics"]["cross_validation"]["accuracy"]
+            .as_f64()
+            .unwrap()
+            > 0.3
+    );
+}
+
+#[tokio::test]
+async fn review_rejects_unknown_services_and_unknown_cases() {
+    let app = spawn_app().await;
+    let body = route(&app, "Wann wird der Sperrmüll abgeholt?").await;
+    let case = body["case_number"].as_str().unwrap();
+    let (status, err) = app
+        .post_json(
+            &format!("/api/v1/inquiries/{case}/review"),
+            &json!({"action": "reroute", "service": "mondlandung"}),
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("invalid_field")),
+        "{err}"
+    );
+    let (status, err) = app
+        .post_json(
+            &format!("/api/v1/inquiries/{case}/review"),
+            &json!({"action": "reroute"}),
+        )
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (422, Some("invalid_field")),
+        "{err}"
+    );
+    let (status, _) = app
+        .post_json(
+            "/api/v1/inquiries/2026-999999/review",
+            &json!({"action": "accept"}),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, err) = app
+        .post_json("/api/v1/admin/models/rollback", &json!({}))
+        .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (409, Some("conflict")),
+        "{err}"
+    );
+}
