@@ -3,6 +3,8 @@
 //! slices: the model is small, training must take seconds on two cores, and the same code
 //! scores single inquiries on the request path without a tensor runtime.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::features::Sparse;
@@ -44,7 +46,7 @@ pub struct Linear {
     /// classes × dense_dim, row per class.
     dense: Vec<f32>,
     /// Sparse weights for the buckets seen in training: bucket → classes weights.
-    sparse: std::collections::HashMap<u32, Vec<f32>>,
+    sparse: HashMap<u32, Vec<f32>>,
     bias: Vec<f32>,
 }
 
@@ -75,64 +77,77 @@ impl Linear {
     }
 
     pub fn train(examples: &[Example], classes: usize, dense_dim: usize, p: &TrainParams) -> Self {
-        let mut m = Self {
-            classes,
-            dense_dim,
-            dense_scale: p.dense_scale,
-            dense: vec![0.0; classes * dense_dim],
-            sparse: Default::default(),
-            bias: vec![0.0; classes],
-        };
-        for e in examples {
-            for (b, _) in e.sparse {
-                m.sparse.entry(*b).or_insert_with(|| vec![0.0; classes]);
-            }
-        }
-        // AdaGrad accumulators mirror the weights.
-        let mut g_dense = vec![1e-6f32; m.dense.len()];
-        let mut g_sparse: std::collections::HashMap<u32, Vec<f32>> = m
-            .sparse
-            .keys()
-            .map(|&b| (b, vec![1e-6f32; classes]))
+        // Buckets seen in training get consecutive rows of one flat weight matrix, so the
+        // inner loops index arrays instead of hashing every feature of every example.
+        let mut row_of: HashMap<u32, usize> = HashMap::new();
+        let rows: Vec<Vec<(usize, f32)>> = examples
+            .iter()
+            .map(|e| {
+                e.sparse
+                    .iter()
+                    .map(|(b, x)| {
+                        let next = row_of.len();
+                        (*row_of.entry(*b).or_insert(next), *x)
+                    })
+                    .collect()
+            })
             .collect();
+        let mut sparse = vec![0f32; row_of.len() * classes];
+        let mut dense = vec![0f32; classes * dense_dim];
+        let mut bias = vec![0f32; classes];
+        // AdaGrad accumulators mirror the weights.
+        let mut g_sparse = vec![1e-6f32; sparse.len()];
+        let mut g_dense = vec![1e-6f32; dense.len()];
         let mut g_bias = vec![1e-6f32; classes];
         let mut order: Vec<usize> = (0..examples.len()).collect();
         let mut rng = p.seed.max(1);
+        let mut z = vec![0f32; classes];
         let mut grad = vec![0f32; classes];
         for _ in 0..p.epochs {
             shuffle(&mut order, &mut rng);
             for &i in &order {
                 let e = &examples[i];
-                let z = m.logits(e.dense, e.sparse);
+                for c in 0..classes {
+                    z[c] = bias[c] + p.dense_scale * dot(&dense[c * dense_dim..(c + 1) * dense_dim], e.dense);
+                }
+                for &(r, x) in &rows[i] {
+                    z.iter_mut().zip(&sparse[r * classes..(r + 1) * classes]).for_each(|(zc, w)| *zc += w * x);
+                }
                 softmax_into(&z, &mut grad);
                 grad[e.label] -= 1.0;
                 for c in 0..classes {
                     let g = grad[c];
                     g_bias[c] += g * g;
-                    m.bias[c] -= p.learning_rate * g / g_bias[c].sqrt();
-                    let row = c * dense_dim..(c + 1) * dense_dim;
-                    for ((w, acc), x) in m.dense[row.clone()]
-                        .iter_mut()
-                        .zip(&mut g_dense[row])
-                        .zip(e.dense)
-                    {
+                    bias[c] -= p.learning_rate * g / g_bias[c].sqrt();
+                    let range = c * dense_dim..(c + 1) * dense_dim;
+                    for ((w, acc), x) in dense[range.clone()].iter_mut().zip(&mut g_dense[range]).zip(e.dense) {
                         let gw = g * x * p.dense_scale + p.l2 * *w;
                         *acc += gw * gw;
                         *w -= p.learning_rate * gw / acc.sqrt();
                     }
                 }
-                for (b, x) in e.sparse {
-                    let w = m.sparse.get_mut(b).expect("bucket registered");
-                    let acc = g_sparse.get_mut(b).expect("bucket registered");
-                    for c in 0..classes {
-                        let gw = grad[c] * x + p.l2 * w[c];
-                        acc[c] += gw * gw;
-                        w[c] -= p.learning_rate * gw / acc[c].sqrt();
+                for &(r, x) in &rows[i] {
+                    let range = r * classes..(r + 1) * classes;
+                    for ((w, acc), g) in sparse[range.clone()].iter_mut().zip(&mut g_sparse[range]).zip(&grad) {
+                        let gw = g * x + p.l2 * *w;
+                        *acc += gw * gw;
+                        *w -= p.learning_rate * gw / acc.sqrt();
                     }
                 }
             }
         }
-        m
+        let sparse = row_of
+            .into_iter()
+            .map(|(b, r)| (b, sparse[r * classes..(r + 1) * classes].to_vec()))
+            .collect();
+        Self {
+            classes,
+            dense_dim,
+            dense_scale: p.dense_scale,
+            dense,
+            sparse,
+            bias,
+        }
     }
 }
 
