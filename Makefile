@@ -28,6 +28,7 @@ deps:
 	@bash .ci/install-deps
 
 bench: model
+	$(CARGO) bench --locked --bench train
 	$(CARGO) bench --locked --bench embed
 
 lint:

@@ -13,20 +13,30 @@ pub fn apply_temperature(p: &[f32], t: f32) -> Vec<f32> {
     super::linear::softmax(&logs)
 }
 
-fn nll(preds: &[Vec<f32>], labels: &[usize], t: f32) -> f64 {
-    preds
+/// Mean negative log-likelihood at temperature `t`, from precomputed log-probabilities:
+/// logsumexp(ln p / t) − ln p_y / t, without allocating per example.
+fn nll(logs: &[Vec<f32>], labels: &[usize], t: f32) -> f64 {
+    let total: f64 = logs
         .iter()
         .zip(labels)
-        .map(|(p, &y)| -(apply_temperature(p, t)[y].max(1e-12) as f64).ln())
-        .sum::<f64>()
-        / preds.len().max(1) as f64
+        .map(|(l, &y)| {
+            let max = l.iter().copied().fold(f32::NEG_INFINITY, f32::max) / t;
+            let sum: f32 = l.iter().map(|x| (x / t - max).exp()).sum();
+            (max + sum.ln() - l[y] / t) as f64
+        })
+        .sum();
+    total / logs.len().max(1) as f64
 }
 
 /// The temperature minimising NLL, by golden-section search over log t in [0.05, 20].
 pub fn fit_temperature(preds: &[Vec<f32>], labels: &[usize]) -> f32 {
+    let logs: Vec<Vec<f32>> = preds
+        .iter()
+        .map(|p| p.iter().map(|x| x.max(1e-12).ln()).collect())
+        .collect();
     let (mut lo, mut hi) = (0.05f64.ln(), 20f64.ln());
     let phi = (5f64.sqrt() - 1.0) / 2.0;
-    let f = |x: f64| nll(preds, labels, x.exp() as f32);
+    let f = |x: f64| nll(&logs, labels, x.exp() as f32);
     let (mut a, mut b) = (hi - phi * (hi - lo), lo + phi * (hi - lo));
     let (mut fa, mut fb) = (f(a), f(b));
     for _ in 0..40 {

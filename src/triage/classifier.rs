@@ -37,7 +37,7 @@ impl Default for ClassifierParams {
             linear: TrainParams::default(),
             k: 15,
             knn_temperature: 0.03,
-            folds: 5,
+            folds: 4,
             max_misroute_rate: 0.05,
             coverage: 0.95,
         }
@@ -101,11 +101,50 @@ fn knn(
     k: usize,
     t: f32,
 ) -> Vec<f32> {
-    let mut sims: Vec<(f32, u32)> = memory
+    let sims: Vec<f32> = memory
         .chunks_exact(dim)
-        .zip(labels)
-        .map(|(v, &l)| (v.iter().zip(query).map(|(a, b)| a * b).sum(), l))
+        .map(|v| v.iter().zip(query).map(|(a, b)| a * b).sum())
         .collect();
+    knn_from_similarities(&sims, labels, classes, k, t)
+}
+
+/// kNN distributions for many queries at once: one matrix product (candle's gemm) instead
+/// of a dot product per pair, which otherwise dominates cross-validation.
+fn knn_batch(
+    queries: &[f32],
+    memory: &[f32],
+    labels: &[u32],
+    dim: usize,
+    classes: usize,
+    k: usize,
+    t: f32,
+) -> Vec<Vec<f32>> {
+    use candle_core::{Device, Tensor};
+    let (nq, nm) = (queries.len() / dim.max(1), labels.len());
+    let product = Tensor::from_slice(queries, (nq, dim), &Device::Cpu)
+        .and_then(|q| q.matmul(&Tensor::from_slice(memory, (nm, dim), &Device::Cpu)?.t()?))
+        .and_then(|m| m.to_vec2::<f32>());
+    match product {
+        Ok(rows) => rows
+            .iter()
+            .map(|sims| knn_from_similarities(sims, labels, classes, k, t))
+            .collect(),
+        // Shapes are consistent by construction; the scalar path is the safe fallback.
+        Err(_) => queries
+            .chunks_exact(dim)
+            .map(|q| knn(q, memory, labels, dim, classes, k, t))
+            .collect(),
+    }
+}
+
+fn knn_from_similarities(
+    sims: &[f32],
+    labels: &[u32],
+    classes: usize,
+    k: usize,
+    t: f32,
+) -> Vec<f32> {
+    let mut sims: Vec<(f32, u32)> = sims.iter().copied().zip(labels.iter().copied()).collect();
     let k = k.min(sims.len());
     let mut p = vec![1e-3f32; classes];
     if k > 0 {
@@ -117,6 +156,9 @@ fn knn(
     let sum: f32 = p.iter().sum();
     p.iter().map(|x| x / sum).collect()
 }
+
+/// An example's index with its out-of-fold linear and kNN distributions.
+type OutOfFold = (usize, Vec<f32>, Vec<f32>);
 
 fn mixture(lin: &[f32], knn: &[f32], mix: f32) -> Vec<f32> {
     lin.iter()
@@ -140,9 +182,16 @@ impl Classifier {
         let folds = params.folds.clamp(2, examples.len().max(2));
         let fold_of: Vec<usize> = fold_assignment(examples.len(), folds, params.linear.seed);
 
-        // Out-of-fold predictions of both experts; folds train in parallel threads.
+        // Out-of-fold predictions of both experts; folds and the final model train in parallel.
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let oof: Vec<(usize, Vec<f32>, Vec<f32>)> = std::thread::scope(|s| {
+        let idf = Idf::fit(counts.iter());
+        let sparse: Vec<Sparse> = counts.iter().map(|c| idf.transform(c)).collect();
+        let (oof, linear): (Vec<OutOfFold>, Linear) = std::thread::scope(|s| {
+            // The final model does not depend on the folds: it trains beside them.
+            let final_model = s.spawn(|| {
+                let refs: Vec<&Labelled> = examples.iter().collect();
+                fit(&refs, &sparse, classes, dim, &params.linear)
+            });
             let handles: Vec<_> = (0..folds)
                 .map(|f| {
                     let (counts, fold_of, done) = (&counts, &fold_of, &done);
@@ -162,20 +211,25 @@ impl Classifier {
                             .collect();
                         let mem_labels: Vec<u32> =
                             train.iter().map(|&i| examples[i].label as u32).collect();
+                        let queries: Vec<f32> = held
+                            .iter()
+                            .flat_map(|&i| examples[i].embedding.iter().copied())
+                            .collect();
+                        let neighbours = knn_batch(
+                            &queries,
+                            &memory,
+                            &mem_labels,
+                            dim,
+                            classes,
+                            params.k,
+                            params.knn_temperature,
+                        );
                         let out: Vec<_> = held
                             .iter()
-                            .map(|&i| {
+                            .zip(neighbours)
+                            .map(|(&i, nn)| {
                                 let lin = softmax(
                                     &m.logits(&examples[i].embedding, &idf.transform(&counts[i])),
-                                );
-                                let nn = knn(
-                                    &examples[i].embedding,
-                                    &memory,
-                                    &mem_labels,
-                                    dim,
-                                    classes,
-                                    params.k,
-                                    params.knn_temperature,
                                 );
                                 (i, lin, nn)
                             })
@@ -186,10 +240,11 @@ impl Classifier {
                     })
                 })
                 .collect();
-            handles
+            let oof = handles
                 .into_iter()
                 .flat_map(|h| h.join().expect("fold thread"))
-                .collect()
+                .collect();
+            (oof, final_model.join().expect("training thread"))
         });
         let mut oof = oof;
         oof.sort_by_key(|(i, _, _)| *i);
@@ -234,10 +289,6 @@ impl Classifier {
             set_floor,
         );
 
-        let idf = Idf::fit(counts.iter());
-        let sparse: Vec<Sparse> = counts.iter().map(|c| idf.transform(c)).collect();
-        let refs: Vec<&Labelled> = examples.iter().collect();
-        let linear = fit(&refs, &sparse, classes, dim, &params.linear);
         Self {
             labels,
             idf,

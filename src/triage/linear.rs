@@ -22,7 +22,7 @@ pub struct TrainParams {
 impl Default for TrainParams {
     fn default() -> Self {
         Self {
-            epochs: 12,
+            epochs: 8,
             learning_rate: 0.5,
             l2: 1e-5,
             dense_scale: 2.0,
@@ -108,10 +108,13 @@ impl Linear {
             for &i in &order {
                 let e = &examples[i];
                 for c in 0..classes {
-                    z[c] = bias[c] + p.dense_scale * dot(&dense[c * dense_dim..(c + 1) * dense_dim], e.dense);
+                    z[c] = bias[c]
+                        + p.dense_scale * dot(&dense[c * dense_dim..(c + 1) * dense_dim], e.dense);
                 }
                 for &(r, x) in &rows[i] {
-                    z.iter_mut().zip(&sparse[r * classes..(r + 1) * classes]).for_each(|(zc, w)| *zc += w * x);
+                    z.iter_mut()
+                        .zip(&sparse[r * classes..(r + 1) * classes])
+                        .for_each(|(zc, w)| *zc += w * x);
                 }
                 softmax_into(&z, &mut grad);
                 grad[e.label] -= 1.0;
@@ -120,7 +123,11 @@ impl Linear {
                     g_bias[c] += g * g;
                     bias[c] -= p.learning_rate * g / g_bias[c].sqrt();
                     let range = c * dense_dim..(c + 1) * dense_dim;
-                    for ((w, acc), x) in dense[range.clone()].iter_mut().zip(&mut g_dense[range]).zip(e.dense) {
+                    for ((w, acc), x) in dense[range.clone()]
+                        .iter_mut()
+                        .zip(&mut g_dense[range])
+                        .zip(e.dense)
+                    {
                         let gw = g * x * p.dense_scale + p.l2 * *w;
                         *acc += gw * gw;
                         *w -= p.learning_rate * gw / acc.sqrt();
@@ -128,7 +135,11 @@ impl Linear {
                 }
                 for &(r, x) in &rows[i] {
                     let range = r * classes..(r + 1) * classes;
-                    for ((w, acc), g) in sparse[range.clone()].iter_mut().zip(&mut g_sparse[range]).zip(&grad) {
+                    for ((w, acc), g) in sparse[range.clone()]
+                        .iter_mut()
+                        .zip(&mut g_sparse[range])
+                        .zip(&grad)
+                    {
                         let gw = g * x + p.l2 * *w;
                         *acc += gw * gw;
                         *w -= p.learning_rate * gw / acc.sqrt();
