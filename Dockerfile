@@ -13,6 +13,7 @@ COPY migrations ./migrations
 COPY config ./config
 COPY models ./models
 COPY prompts ./prompts
+COPY benches ./benches
 RUN cargo build --release --locked \
  && ./target/release/anliegen model fetch
 

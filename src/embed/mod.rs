@@ -5,6 +5,8 @@
 pub mod candle;
 pub mod e5s1;
 pub mod fetch;
+#[cfg(test)]
+mod hf_tests;
 pub mod worker;
 
 pub use candle::CandleEncoder;
