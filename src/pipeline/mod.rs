@@ -209,6 +209,9 @@ impl Pipeline {
         let redacted = redact(&inquiry.text);
         store.set_redacted_text(inquiry.id, &redacted.text).await?;
         let decision = engine.router.route(&redacted.text).await?;
+        // Queued before the decision commits, so a crash in between cannot lose the
+        // acknowledgement; the outbox holds one per case and kind, so a re-run adds nothing.
+        crate::outbound::notify::on_decided(store, &engine.mail, &inquiry, &decision).await?;
         match store.finish_triage(job, &inquiry, &decision).await? {
             TriageOutcome::Decided(status) => {
                 tracing::info!(
@@ -220,9 +223,6 @@ impl Pipeline {
                     redacted = redacted.findings.len(),
                     "inquiry routed"
                 );
-                // Acknowledgement and forward are queued once per case (unique in the outbox).
-                crate::outbound::notify::on_decided(store, &engine.mail, &inquiry, &decision)
-                    .await?;
             }
             TriageOutcome::AlreadyDecided => {
                 tracing::info!(case = %inquiry.case_number, job = job.id, "inquiry was decided already")
