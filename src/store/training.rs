@@ -141,6 +141,15 @@ impl Store {
             .transpose()
     }
 
+    /// The number of the active version, without loading it.
+    pub async fn active_model_version(&self) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT version FROM model_versions WHERE active = 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Makes `version` the active one; false when it does not exist.
     pub async fn activate_model(&self, version: i64) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;

@@ -98,6 +98,7 @@ pub fn spawn_engine(state: AppState, source: ModelSource) -> JoinHandle<Result<(
         let engine = Arc::new(Engine::start(&config, &state.store, index, embedder).await?);
         let engine = state.engine.get_or_init(|| engine).clone();
         tracing::info!("ready");
+        tokio::spawn(follow_active_model(state.store.clone(), engine.clone()));
         state.pipeline.run(state.store.clone(), engine).await;
         Ok(())
     })
@@ -110,6 +111,30 @@ impl AppState {
             store: store.with_max_attempts(config.pipeline.max_attempts),
             config: Arc::new(config),
             engine: Arc::new(OnceLock::new()),
+        }
+    }
+}
+
+/// How often a server checks whether another process trained or activated a model version.
+const MODEL_CHECK: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Keeps this process on the active model version when another replica, a worker or the
+/// CLI changes it.
+async fn follow_active_model(store: Store, engine: Arc<Engine>) {
+    let mut current = store.active_model_version().await.ok().flatten();
+    loop {
+        tokio::time::sleep(MODEL_CHECK).await;
+        let Ok(active) = store.active_model_version().await else {
+            continue;
+        };
+        if active != current {
+            match engine.reload(&store).await {
+                Ok(()) => {
+                    tracing::info!(version = ?active, "switched to the active model version");
+                    current = active;
+                }
+                Err(e) => tracing::warn!(error = %e, "loading the active model version failed"),
+            }
         }
     }
 }

@@ -141,3 +141,23 @@ async fn review_rejects_unknown_services_and_unknown_cases() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_running_server_follows_a_version_activated_elsewhere() {
+    let app = spawn_app().await;
+    let (_, v1) = app.post_json("/api/v1/admin/models/train", &json!({})).await;
+    let (_, v2) = app.post_json("/api/v1/admin/models/train", &json!({})).await;
+    let (v1, v2) = (v1["version"].as_i64().unwrap(), v2["version"].as_i64().unwrap());
+    let text = "Der Gully vor Hausnummer 12 ist verstopft";
+    assert_eq!(route(&app, text).await["decision"]["router"], format!("learned-v{v2}"));
+
+    // As `anliegen model activate` or another replica would: straight in the database.
+    assert!(app.state.store.activate_model(v1).await.unwrap());
+    for _ in 0..40 {
+        if route(&app, text).await["decision"]["router"] == format!("learned-v{v1}") {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("the server did not switch to version {v1}");
+}
