@@ -76,6 +76,8 @@ pub struct Engine {
     /// The untrained scorer, used until a model version exists.
     fallback: Arc<dyn Scorer>,
     params: ClassifierParams,
+    /// Labelled inquiries needed before a trained version activates itself.
+    min_labelled: usize,
     training: tokio::sync::Mutex<()>,
 }
 
@@ -127,12 +129,14 @@ impl Engine {
             index,
             fallback,
             params: config.triage.classifier_params(),
+            min_labelled: config.triage.min_labelled_examples,
             training: tokio::sync::Mutex::new(()),
         })
     }
 
-    /// Trains a new version from the catalogue and all stored examples, activates it and
-    /// routes with it from now on. One training at a time; requests keep being answered.
+    /// Trains a new version from the catalogue and all stored examples; once enough
+    /// labelled inquiries exist it is activated and routes from now on. One training at a
+    /// time; requests keep being answered.
     pub async fn retrain(&self, store: &Store) -> Result<Trained, TriageError> {
         let _one_at_a_time = self.training.lock().await;
         let trained = train_version(
@@ -140,10 +144,12 @@ impl Engine {
             &self.embedder,
             store,
             self.params,
-            true,
+            self.min_labelled,
         )
         .await?;
-        self.router.set_scorer(trained.scorer.clone());
+        if trained.active {
+            self.router.set_scorer(trained.scorer.clone());
+        }
         Ok(trained)
     }
 

@@ -116,6 +116,7 @@ pub struct TriageConfig {
     pub knn_neighbours: usize,
     pub folds: usize,
     pub epochs: usize,
+    pub min_labelled_examples: usize,
 }
 
 impl TriageConfig {

@@ -407,9 +407,15 @@ async fn train(
         &embedder,
         &store,
         config.triage.classifier_params(),
-        true,
+        config.triage.min_labelled_examples,
     )
     .await?;
+    if !trained.active {
+        eprintln!(
+            "version {} stored inactive: {} labelled inquiries, triage.min_labelled_examples is {}",
+            trained.version, trained.labelled, config.triage.min_labelled_examples
+        );
+    }
     let versions = store.model_versions().await?;
     let v = versions
         .iter()

@@ -1,13 +1,16 @@
 //! Training a new model version for the catalogue: the catalogue's own example inquiries
 //! plus every labelled example in the store (imports and clerk decisions), embedded through
 //! the cache (only new texts reach the model), trained off the async runtime, stored as the
-//! next numbered version.
+//! next numbered version. A version becomes active by itself only once enough real labelled
+//! inquiries exist: trained on the catalogue's few texts per service alone it routes worse
+//! than the untrained catalogue scorer, and its calibration rests on too little data.
 
 use std::sync::Arc;
 
 use super::{
     TriageError,
     cache::embed_cached,
+    catalogue_index,
     classifier::{Classifier, ClassifierParams, Labelled},
     learned::LearnedScorer,
 };
@@ -17,6 +20,9 @@ pub struct Trained {
     pub version: i64,
     pub scorer: Arc<LearnedScorer>,
     pub seconds: f32,
+    /// Labelled inquiries beyond the catalogue's own texts.
+    pub labelled: usize,
+    pub active: bool,
 }
 
 pub async fn train_version(
@@ -24,22 +30,21 @@ pub async fn train_version(
     embedder: &Embedder,
     store: &Store,
     params: ClassifierParams,
-    activate: bool,
+    min_labelled: usize,
 ) -> Result<Trained, TriageError> {
     let started = std::time::Instant::now();
     let labels: Vec<String> = catalogue.services.iter().map(|s| s.id.clone()).collect();
-    let mut rows: Vec<(String, usize)> = Vec::new();
-    for (i, s) in catalogue.services.iter().enumerate() {
-        rows.extend(
-            s.examples
-                .iter()
-                .filter(|e| !e.trim().is_empty())
-                .map(|e| (e.clone(), i)),
-        );
-    }
+    // Every catalogue text is labelled data: name, description and keywords carry the
+    // service's vocabulary, the examples its everyday wording.
+    let mut rows: Vec<(String, usize)> = catalogue_index::documents(catalogue)
+        .into_iter()
+        .filter_map(|d| Some((d.text, catalogue.service_index(&d.service_id)?)))
+        .collect();
+    let mut labelled = 0;
     for e in store.training_examples().await? {
         // Examples for services removed from the catalogue are kept but not learned.
         if let Some(i) = catalogue.service_index(&e.service_id) {
+            labelled += 1;
             rows.push((e.text, i));
         }
     }
@@ -71,7 +76,13 @@ pub async fn train_version(
     });
     let bytes = LearnedScorer::to_bytes(&classifier);
     let version = store
-        .save_model_version(n, &embedder.info().id, &metrics, &bytes, activate)
+        .save_model_version(
+            n,
+            &embedder.info().id,
+            &metrics,
+            &bytes,
+            labelled >= min_labelled,
+        )
         .await?;
     tracing::info!(
         version,
@@ -86,5 +97,7 @@ pub async fn train_version(
             version,
         }),
         seconds: started.elapsed().as_secs_f32(),
+        labelled,
+        active: labelled >= min_labelled,
     })
 }

@@ -106,14 +106,17 @@ async fn show(
     Ok(Json(v))
 }
 
-/// Trains a new version now and activates it. Training runs on a blocking thread, so the
-/// service keeps answering while this request waits for it.
+/// Trains a new version now (activated once enough labelled inquiries exist). Training
+/// runs on a blocking thread, so the service keeps answering while this request waits.
 async fn train(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let engine = engine(&state)?;
     let trained = engine.retrain(&state.store).await?;
-    Ok(Json(
-        json!({"version": trained.version, "seconds": trained.seconds, "active": true}),
-    ))
+    Ok(Json(json!({
+        "version": trained.version,
+        "seconds": trained.seconds,
+        "labelled_examples": trained.labelled,
+        "active": trained.active,
+    })))
 }
 
 async fn activate(

@@ -4,9 +4,16 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TestApp, spawn_app, spawn_app_with};
 
-async fn route(app: &crate::helpers::TestApp, text: &str) -> Value {
+/// A ready server whose trained versions activate even with few labelled inquiries.
+async fn learning_app() -> TestApp {
+    let app = spawn_app_with(|c| c.triage.min_labelled_examples = 0).await;
+    app.start_engine().await;
+    app
+}
+
+async fn route(app: &TestApp, text: &str) -> Value {
     let (status, body) = app.post_inquiry(&json!({"text": text})).await;
     assert_eq!(status, 201, "{body}");
     body
@@ -21,7 +28,7 @@ fn service(body: &Value) -> String {
 
 #[tokio::test]
 async fn a_clerk_correction_teaches_the_model_and_rollback_restores_the_old_behaviour() {
-    let app = spawn_app().await;
+    let app = learning_app().await;
     let (status, v1) = app
         .post_json("/api/v1/admin/models/train", &json!({}))
         .await;
@@ -144,12 +151,22 @@ async fn review_rejects_unknown_services_and_unknown_cases() {
 
 #[tokio::test]
 async fn a_running_server_follows_a_version_activated_elsewhere() {
-    let app = spawn_app().await;
-    let (_, v1) = app.post_json("/api/v1/admin/models/train", &json!({})).await;
-    let (_, v2) = app.post_json("/api/v1/admin/models/train", &json!({})).await;
-    let (v1, v2) = (v1["version"].as_i64().unwrap(), v2["version"].as_i64().unwrap());
+    let app = learning_app().await;
+    let (_, v1) = app
+        .post_json("/api/v1/admin/models/train", &json!({}))
+        .await;
+    let (_, v2) = app
+        .post_json("/api/v1/admin/models/train", &json!({}))
+        .await;
+    let (v1, v2) = (
+        v1["version"].as_i64().unwrap(),
+        v2["version"].as_i64().unwrap(),
+    );
     let text = "Der Gully vor Hausnummer 12 ist verstopft";
-    assert_eq!(route(&app, text).await["decision"]["router"], format!("learned-v{v2}"));
+    assert_eq!(
+        route(&app, text).await["decision"]["router"],
+        format!("learned-v{v2}")
+    );
 
     // As `anliegen model activate` or another replica would: straight in the database.
     assert!(app.state.store.activate_model(v1).await.unwrap());
@@ -160,4 +177,29 @@ async fn a_running_server_follows_a_version_activated_elsewhere() {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     panic!("the server did not switch to version {v1}");
+}
+
+#[tokio::test]
+async fn without_enough_labelled_inquiries_a_trained_version_waits_inactive() {
+    let app = spawn_app().await;
+    let (status, body) = app
+        .post_json("/api/v1/admin/models/train", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["active"].as_bool(), body["labelled_examples"].as_i64()),
+        (Some(false), Some(0))
+    );
+    let decided = route(&app, "Wann wird der Sperrmüll abgeholt?").await;
+    assert_eq!(decided["decision"]["router"], "catalogue-similarity-v2");
+    let version = body["version"].as_i64().unwrap();
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/admin/models/{version}/activate"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let decided = route(&app, "Wann wird der Sperrmüll abgeholt?").await;
+    assert_eq!(decided["decision"]["router"], format!("learned-v{version}"));
 }
