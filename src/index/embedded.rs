@@ -31,6 +31,8 @@ struct Collection {
     position: HashMap<String, usize>,
     /// Records in the log file, to decide when to compact.
     log_records: usize,
+    /// The log ended in a damaged record and must be written afresh before appending.
+    damaged: bool,
 }
 
 impl Collection {
@@ -89,14 +91,22 @@ impl EmbeddedIndex {
             if path.extension().is_some_and(|e| e == "log")
                 && let Some(name) = path.file_stem().and_then(|s| s.to_str())
             {
-                let c = load_log(&path)?;
-                collections.insert(name.to_string(), c);
+                collections.insert(name.to_string(), load_log(&path)?);
             }
         }
-        Ok(Self {
+        let index = Self {
             dir: dir.to_path_buf(),
             collections: RwLock::new(collections),
-        })
+        };
+        // A log that ended in a damaged record (marked by `load_log`) is written afresh, so
+        // new records are not appended behind the garbage.
+        for (name, c) in index.collections.write().expect("index lock").iter_mut() {
+            if c.damaged {
+                index.rewrite(name, c)?;
+                c.damaged = false;
+            }
+        }
+        Ok(index)
     }
 
     fn log_path(&self, collection: &str) -> PathBuf {
@@ -240,7 +250,12 @@ fn load_log(path: &Path) -> Result<Collection, IndexError> {
                 pos + 8 + len >= bytes.len()
             };
             if torn_tail {
-                tracing::warn!(file = %path.display(), "dropping a torn record at the end of the vector index log");
+                // A write cut short by a crash and a damaged length field in the middle look
+                // the same from here. Keep the intact points but drop the tag, so the
+                // owner rebuilds the collection rather than trusting a partial one.
+                tracing::warn!(file = %path.display(), "vector index log ends in a damaged record; it will be rebuilt");
+                c.tag = None;
+                c.damaged = true;
                 break;
             }
             tracing::warn!(file = %path.display(), "vector index log damaged; it will be rebuilt");
@@ -475,14 +490,41 @@ mod tests {
         let bytes = std::fs::read(&log).unwrap();
         std::fs::write(&log, &bytes[..bytes.len() - 3]).unwrap();
         let idx = EmbeddedIndex::open(dir.path()).unwrap();
-        assert_eq!(idx.count("c").await.unwrap(), 1);
-        assert_eq!(idx.tag("c").await.unwrap().as_deref(), Some("v1"));
+        assert_eq!(idx.count("c").await.unwrap(), 1, "intact points stay");
+        assert_eq!(idx.tag("c").await.unwrap(), None, "owner must rebuild");
+        // The log was rewritten: appending now and reopening loses nothing.
+        idx.upsert("c", vec![point("d", [0., 1.], "x")])
+            .await
+            .unwrap();
+        drop(idx);
+        let idx = EmbeddedIndex::open(dir.path()).unwrap();
+        assert_eq!(idx.count("c").await.unwrap(), 2);
         drop(idx);
         let mut bytes = std::fs::read(&log).unwrap();
         bytes[20] ^= 0xff;
         std::fs::write(&log, &bytes).unwrap();
         let idx = EmbeddedIndex::open(dir.path()).unwrap();
         assert_eq!(idx.count("c").await.unwrap(), 0);
+        assert_eq!(idx.tag("c").await.unwrap(), None);
+    }
+
+    /// Regression: a damaged length field mid-log looked like a torn final record and the
+    /// collection kept its tag, so a partial catalogue was never rebuilt.
+    #[tokio::test]
+    async fn damaged_length_field_mid_log_clears_the_tag() {
+        let dir = tempfile::tempdir().unwrap();
+        let idx = EmbeddedIndex::open(dir.path()).unwrap();
+        idx.ensure_collection("c", 2).await.unwrap();
+        let points = vec![point("a", [1., 0.], "x"), point("b", [0., 1.], "x")];
+        idx.replace_all("c", points, "v1").await.unwrap();
+        drop(idx);
+        let log = dir.path().join("c.log");
+        let mut bytes = std::fs::read(&log).unwrap();
+        // Header (12 bytes), then the tag record: length 4, op 1, "v1" 2, CRC 4 = 11 bytes;
+        // the first point's record starts at 23; its length field's high byte is at 26.
+        bytes[26] = 0x7f;
+        std::fs::write(&log, &bytes).unwrap();
+        let idx = EmbeddedIndex::open(dir.path()).unwrap();
         assert_eq!(idx.tag("c").await.unwrap(), None);
     }
 
