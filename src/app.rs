@@ -79,6 +79,8 @@ pub struct Engine {
     /// Labelled inquiries needed before a trained version activates itself.
     min_labelled: usize,
     training: tokio::sync::Mutex<()>,
+    /// A retraining is waiting to start; it will include every review made until then.
+    retrain_queued: std::sync::atomic::AtomicBool,
 }
 
 impl Engine {
@@ -131,6 +133,7 @@ impl Engine {
             params: config.triage.classifier_params(),
             min_labelled: config.triage.min_labelled_examples,
             training: tokio::sync::Mutex::new(()),
+            retrain_queued: Default::default(),
         })
     }
 
@@ -151,6 +154,29 @@ impl Engine {
             self.router.set_scorer(trained.scorer.clone());
         }
         Ok(trained)
+    }
+
+    /// Retrains in the background after a clerk's review. At most one retraining waits
+    /// behind the running one, so a burst of reviews costs two trainings, not one each.
+    pub fn schedule_retrain(self: Arc<Self>, store: Store) {
+        use std::sync::atomic::Ordering;
+        if self.retrain_queued.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        tokio::spawn(async move {
+            let _one_at_a_time = self.training.lock().await;
+            self.retrain_queued.store(false, Ordering::SeqCst);
+            drop(_one_at_a_time);
+            match self.retrain(&store).await {
+                Ok(t) => tracing::info!(
+                    version = t.version,
+                    seconds = t.seconds,
+                    active = t.active,
+                    "retrained after review"
+                ),
+                Err(e) => tracing::warn!(error = %e, "retraining after review failed"),
+            }
+        });
     }
 
     /// Routes with a stored version from now on (roll back or forward); false if unknown.

@@ -2,10 +2,7 @@
 //! clerk's decision and schedules retraining; `/api/v1/admin/models` lists, trains,
 //! activates and rolls back the numbered model versions and shows their quality figures.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::Arc;
 
 use axum::{
     Json, Router,
@@ -36,27 +33,6 @@ fn engine(state: &AppState) -> Result<Arc<Engine>, ApiError> {
     state.engine.get().cloned().ok_or(ApiError::NotReady)
 }
 
-/// At most one retraining waits behind the running one; it includes every review so far.
-static RETRAIN_QUEUED: AtomicBool = AtomicBool::new(false);
-
-fn schedule_retrain(state: &AppState, engine: Arc<Engine>) {
-    if RETRAIN_QUEUED.swap(true, Ordering::SeqCst) {
-        return;
-    }
-    let store = state.store.clone();
-    tokio::spawn(async move {
-        RETRAIN_QUEUED.store(false, Ordering::SeqCst);
-        match engine.retrain(&store).await {
-            Ok(t) => tracing::info!(
-                version = t.version,
-                seconds = t.seconds,
-                "retrained after review"
-            ),
-            Err(e) => tracing::warn!(error = %e, "retraining after review failed"),
-        }
-    });
-}
-
 async fn review(
     State(state): State<AppState>,
     Path(case): Path<String>,
@@ -80,7 +56,7 @@ async fn review(
             }
             ReviewError::Store(s) => s.into(),
         })?;
-    schedule_retrain(&state, engine);
+    engine.schedule_retrain(state.store.clone());
     Ok(Json(
         json!({"case_number": case, "status": "routed", "decision": decision, "retraining": "scheduled"}),
     ))
