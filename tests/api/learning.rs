@@ -65,6 +65,18 @@ async fn a_clerk_correction_teaches_the_model_and_rollback_restores_the_old_beha
     assert_eq!(stored["decision"]["router"], "clerk");
     assert_eq!(stored["decision"]["service"]["id"], target);
 
+    // The review schedules a retraining in the background.
+    let mut versions = 0;
+    for _ in 0..60 {
+        let (_, list) = app.get("/api/v1/admin/models").await;
+        versions = list["versions"].as_array().unwrap().len();
+        if versions >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    assert!(versions >= 2, "no version trained after the review");
+
     let (status, v2) = app
         .post_json("/api/v1/admin/models/train", &json!({}))
         .await;
