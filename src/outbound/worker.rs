@@ -65,14 +65,12 @@ pub async fn deliver_next(
 
 /// `retry_seconds · 2^(attempts-1)`, capped at `max_retry_seconds`.
 fn backoff(config: &OutboxConfig, attempts: i64) -> chrono::Duration {
-    let exp = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(u32::MAX)
-        .min(20);
-    let secs = config
-        .retry_seconds
-        .saturating_mul(1 << exp)
-        .min(config.max_retry_seconds);
-    chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
+    let delay = crate::store::jobs::backoff(
+        std::time::Duration::from_secs(config.retry_seconds),
+        attempts,
+        std::time::Duration::from_secs(config.max_retry_seconds),
+    );
+    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX)
 }
 
 #[cfg(test)]

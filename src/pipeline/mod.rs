@@ -167,6 +167,7 @@ impl Pipeline {
             let backoff = crate::store::jobs::backoff(
                 Duration::from_millis(self.inner.config.backoff_base_ms),
                 job.attempts,
+                crate::store::jobs::MAX_JOB_BACKOFF,
             );
             match store.fail_job(&job, &error, backoff).await {
                 Ok(state) => tracing::warn!(

@@ -110,12 +110,15 @@ pub(crate) async fn enqueue_in(
     Ok(())
 }
 
-/// Delay before attempt `attempts + 1`: `base · 2^(attempts-1)`, at most one hour.
-pub fn backoff(base: Duration, attempts: i64) -> Duration {
+/// Delay before attempt `attempts + 1`: `base · 2^(attempts-1)`, at most `cap`. Shared by
+/// the job queue and the outbox.
+pub fn backoff(base: Duration, attempts: i64, cap: Duration) -> Duration {
     let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
-    base.saturating_mul(2u32.pow(exp))
-        .min(Duration::from_secs(3600))
+    base.saturating_mul(2u32.pow(exp)).min(cap)
 }
+
+/// Longest wait between two attempts of a pipeline job.
+pub const MAX_JOB_BACKOFF: Duration = Duration::from_secs(3600);
 
 impl Store {
     /// Queues a scheduled job (no inquiry) unless one of that kind is already pending.
