@@ -104,19 +104,17 @@ impl Engine {
             min_confidence: config.triage.min_confidence,
             candidates: config.triage.candidates,
         });
-        let scorer = match store.active_model().await? {
-            Some((version, bytes)) => match LearnedScorer::from_bytes(&bytes, version) {
-                Ok(learned) => {
-                    tracing::info!(version, "using trained model version");
-                    Arc::new(learned) as Arc<dyn Scorer>
-                }
-                Err(problem) => {
-                    tracing::warn!(%problem, "falling back to catalogue similarity");
-                    fallback.clone()
-                }
-            },
-            None => fallback.clone(),
+        let scorer = match active_scorer(store, &fallback).await {
+            Ok(scorer) => scorer,
+            Err(TriageError::Model(problem)) => {
+                tracing::warn!(%problem, "falling back to catalogue similarity");
+                fallback.clone()
+            }
+            // A database failure stays a storage error at start, as before.
+            Err(TriageError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(e.into()),
         };
+        tracing::info!(router = %scorer.name(), "scorer chosen");
         let router = Router::new(
             catalogue,
             embedder.clone(),
@@ -190,13 +188,21 @@ impl Engine {
 
     /// Re-reads the active version from the store (another process may have changed it).
     pub async fn reload(&self, store: &Store) -> Result<(), TriageError> {
-        let scorer: Arc<dyn Scorer> = match store.active_model().await? {
-            Some((version, bytes)) => {
-                Arc::new(LearnedScorer::from_bytes(&bytes, version).map_err(TriageError::Model)?)
-            }
-            None => self.fallback.clone(),
-        };
-        self.router.set_scorer(scorer);
+        self.router
+            .set_scorer(active_scorer(store, &self.fallback).await?);
         Ok(())
     }
+}
+
+/// The active trained version's scorer, or `fallback` when no version is active.
+async fn active_scorer(
+    store: &Store,
+    fallback: &Arc<dyn Scorer>,
+) -> Result<Arc<dyn Scorer>, TriageError> {
+    Ok(match store.active_model().await? {
+        Some((version, bytes)) => {
+            Arc::new(LearnedScorer::from_bytes(&bytes, version).map_err(TriageError::Model)?)
+        }
+        None => fallback.clone(),
+    })
 }

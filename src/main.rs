@@ -15,7 +15,7 @@ use anliegen::{
     domain::Catalogue,
     embed::fetch,
     pipeline::{self, Pipeline},
-    store::{AuditVerdict, Store},
+    store::{AuditVerdict, Rollback, Store},
 };
 
 #[derive(Parser)]
@@ -253,30 +253,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 store.activate_model(version).await?,
                 "no model version {version}"
             );
-            println!(
-                "version {version} is active; running servers pick it up on restart or via the admin API"
-            );
+            println!("version {version} is active; running servers switch to it within 15 s");
             Ok(())
         }
         Command::Model {
             action: ModelAction::Rollback,
         } => {
             let store = open_store(&config).await?;
-            let versions = store.model_versions().await?;
-            let active = versions
-                .iter()
-                .find(|v| v.active)
-                .context("no model version is active")?;
-            let previous = versions
-                .iter()
-                .rev()
-                .find(|v| v.version < active.version)
-                .with_context(|| format!("version {} is the oldest", active.version))?;
-            store.activate_model(previous.version).await?;
-            println!(
-                "rolled back from version {} to {}",
-                active.version, previous.version
-            );
+            match store.rollback_model().await? {
+                Rollback::RolledBack { from, to } => {
+                    println!("rolled back from version {from} to {to}")
+                }
+                refused => anyhow::bail!("{}", refused.refusal().unwrap_or_default()),
+            }
             Ok(())
         }
         Command::Model {

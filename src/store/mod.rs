@@ -28,7 +28,7 @@ mod training;
 
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{Outbound, OutboundKind, OutboxEntry, QueuedMail};
-pub use training::{ModelVersion, NewExample, TrainingExample};
+pub use training::{ModelVersion, NewExample, Rollback, TrainingExample};
 
 use crate::domain::{CaseNumber, Channel, Decision, RouteStatus};
 

@@ -23,6 +23,25 @@ pub struct NewExample<'a> {
     pub reason: Option<&'a str>,
 }
 
+/// What a rollback did, or why there was nothing to roll back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rollback {
+    RolledBack { from: i64, to: i64 },
+    NoActiveVersion,
+    ActiveIsOldest(i64),
+}
+
+impl Rollback {
+    /// Why nothing was rolled back, for the caller to report.
+    pub fn refusal(&self) -> Option<String> {
+        match self {
+            Self::RolledBack { .. } => None,
+            Self::NoActiveVersion => Some("no model version is active".into()),
+            Self::ActiveIsOldest(v) => Some(format!("version {v} is the oldest")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelVersion {
     pub version: i64,
@@ -148,6 +167,22 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?,
         )
+    }
+
+    /// Activates the version before the active one.
+    pub async fn rollback_model(&self) -> Result<Rollback, StoreError> {
+        let versions = self.model_versions().await?;
+        let Some(active) = versions.iter().find(|v| v.active) else {
+            return Ok(Rollback::NoActiveVersion);
+        };
+        let Some(previous) = versions.iter().rev().find(|v| v.version < active.version) else {
+            return Ok(Rollback::ActiveIsOldest(active.version));
+        };
+        self.activate_model(previous.version).await?;
+        Ok(Rollback::RolledBack {
+            from: active.version,
+            to: previous.version,
+        })
     }
 
     /// Makes `version` the active one; false when it does not exist.

@@ -16,6 +16,7 @@ use super::{ApiError, AppState, json::ApiJson};
 use crate::{
     app::Engine,
     domain::CaseNumber,
+    store::Rollback,
     triage::review::{self, Review, ReviewError},
 };
 
@@ -109,18 +110,13 @@ async fn activate(
 /// Activates the version before the active one.
 async fn rollback(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let engine = engine(&state)?;
-    let versions = state.store.model_versions().await?;
-    let active = versions
-        .iter()
-        .find(|v| v.active)
-        .ok_or_else(|| ApiError::Conflict("no model version is active".into()))?;
-    let previous = versions
-        .iter()
-        .rev()
-        .find(|v| v.version < active.version)
-        .ok_or_else(|| ApiError::Conflict(format!("version {} is the oldest", active.version)))?;
-    engine.activate(&state.store, previous.version).await?;
-    Ok(Json(
-        json!({"version": previous.version, "active": true, "rolled_back_from": active.version}),
-    ))
+    match state.store.rollback_model().await? {
+        Rollback::RolledBack { from, to } => {
+            engine.reload(&state.store).await?;
+            Ok(Json(
+                json!({"version": to, "active": true, "rolled_back_from": from}),
+            ))
+        }
+        refused => Err(ApiError::Conflict(refused.refusal().unwrap_or_default())),
+    }
 }
