@@ -4,8 +4,13 @@
 //! - temperature scaling (one parameter, minimises the negative log-likelihood);
 //! - the auto-routing threshold: the lowest confidence at which the expected misroute rate
 //!   of everything at or above it stays within `max_misroute_rate`;
+//! - confidence per predicted class: Platt scaling of the top probability, one pair of
+//!   parameters per class, shrunk towards the pair shared by all classes, so a confident
+//!   "street lamp" and an equally confident "general notice" can mean different things;
 //! - split-conformal candidate sets: every class whose probability is at least
 //!   `1 − q̂`, with q̂ the conformal quantile of `1 − p(true class)`.
+
+use serde::{Deserialize, Serialize};
 
 /// Applies temperature `t` to a probability vector: p_i^(1/t), renormalised.
 pub fn apply_temperature(p: &[f32], t: f32) -> Vec<f32> {
@@ -57,6 +62,138 @@ pub fn fit_temperature(preds: &[Vec<f32>], labels: &[usize]) -> f32 {
     ((lo + hi) / 2.0).exp() as f32
 }
 
+/// Platt parameters (slope, intercept) on the log-odds of the top probability.
+type Platt = (f32, f32);
+
+/// How strongly a class's own Platt pair is pulled towards the shared one: as many
+/// pseudo-examples as this, labelled by the shared pair, join the class's own examples. A
+/// class predicted a handful of times keeps close to the shared pair.
+const CLASS_SHRINKAGE: f64 = 5.0;
+
+/// Confidence recalibration per predicted class (see the module documentation).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ClassConfidence {
+    shared: Platt,
+    per_class: Vec<Platt>,
+}
+
+fn log_odds(p: f32) -> f64 {
+    let p = (p as f64).clamp(1e-6, 1.0 - 1e-6);
+    (p / (1.0 - p)).ln()
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// A point of a Platt fit: log-odds, target probability (1/0 for observed outcomes) and
+/// weight.
+type PlattPoint = (f64, f64, f64);
+
+/// Platt fit minimising the weighted log-loss of `target` given `a·x + b`, with a small
+/// ridge towards `prior` that only matters when the points cannot tell `a` from `b`;
+/// Newton's method (two parameters, convex).
+fn fit_platt(points: &[PlattPoint], prior: (f64, f64)) -> (f64, f64) {
+    const RIDGE: f64 = 1e-3;
+    let (mut a, mut b) = prior;
+    for _ in 0..50 {
+        let (mut ga, mut gb) = (RIDGE * (a - prior.0), RIDGE * (b - prior.1));
+        let (mut haa, mut hab, mut hbb) = (RIDGE, 0.0, RIDGE);
+        for &(x, target, weight) in points {
+            let s = sigmoid(a * x + b);
+            let r = weight * (s - target);
+            let w = weight * (s * (1.0 - s)).max(1e-9);
+            ga += r * x;
+            gb += r;
+            haa += w * x * x;
+            hab += w * x;
+            hbb += w;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-12 {
+            break;
+        }
+        let (da, db) = ((hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det);
+        a -= da;
+        b -= db;
+        if da.abs() + db.abs() < 1e-9 {
+            break;
+        }
+    }
+    (a, b)
+}
+
+impl ClassConfidence {
+    /// Fits on out-of-fold probability vectors and their true classes.
+    pub fn fit(preds: &[Vec<f32>], labels: &[usize], classes: usize) -> Self {
+        let top: Vec<(usize, f64)> = preds
+            .iter()
+            .map(|p| {
+                let c = super::classifier::argmax(p);
+                (c, log_odds(p[c]))
+            })
+            .collect();
+        let x: Vec<f64> = top.iter().map(|t| t.1).collect();
+        let correct: Vec<bool> = top.iter().zip(labels).map(|(t, &y)| t.0 == y).collect();
+        let observed: Vec<PlattPoint> = x
+            .iter()
+            .zip(&correct)
+            .map(|(&x, &c)| (x, c as u8 as f64, 1.0))
+            .collect();
+        let shared = fit_platt(&observed, (1.0, 0.0));
+        let per_class = (0..classes)
+            .map(|c| {
+                let own: Vec<PlattPoint> = (0..top.len())
+                    .filter(|&i| top[i].0 == c)
+                    .map(|i| observed[i])
+                    .collect();
+                let pseudo_weight = CLASS_SHRINKAGE / own.len().max(1) as f64;
+                let pseudo = own
+                    .iter()
+                    .map(|&(x, _, _)| (x, sigmoid(shared.0 * x + shared.1), pseudo_weight));
+                let points: Vec<PlattPoint> = own.iter().copied().chain(pseudo).collect();
+                let (a, b) = fit_platt(&points, shared);
+                (a as f32, b as f32)
+            })
+            .collect();
+        Self {
+            shared: (shared.0 as f32, shared.1 as f32),
+            per_class,
+        }
+    }
+
+    /// Replaces the top probability by its calibrated confidence and rescales the others
+    /// to fill the rest; the top class stays the top class.
+    pub fn apply(&self, p: &[f32]) -> Vec<f32> {
+        let top = super::classifier::argmax(p);
+        let (a, b) = self.per_class.get(top).copied().unwrap_or(self.shared);
+        let mut confidence = sigmoid(a as f64 * log_odds(p[top]) + b as f64) as f32;
+        let rest = 1.0 - p[top];
+        if rest <= 0.0 {
+            return p.to_vec();
+        }
+        let second = p
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != top)
+            .map(|(_, &x)| x)
+            .fold(0.0, f32::max);
+        // At r/(1+r) the top class would tie with the runner-up; stay just above it.
+        let r = second / rest;
+        confidence = confidence.max((r / (1.0 + r) + 1e-5).min(1.0));
+        p.iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                if i == top {
+                    confidence
+                } else {
+                    x * (1.0 - confidence) / rest
+                }
+            })
+            .collect()
+    }
+}
+
 /// Expected calibration error over `bins` equal-width confidence bins.
 pub fn ece(confidence: &[f32], correct: &[bool], bins: usize) -> f32 {
     let n = confidence.len().max(1) as f32;
@@ -78,9 +215,23 @@ pub fn ece(confidence: &[f32], correct: &[bool], bins: usize) -> f32 {
     sum
 }
 
-/// Lowest confidence threshold whose accepted set (confidence ≥ threshold) has a misroute
-/// rate within `budget`, judged conservatively: errors + 1 over accepted + 1, so a handful
-/// of lucky examples never justify auto-routing. `None` when no threshold qualifies.
+/// One-sided 95 % upper confidence bound (Wilson score) of an error rate seen as
+/// `errors` out of `n`.
+pub fn error_rate_upper_bound(errors: usize, n: usize) -> f32 {
+    if n == 0 {
+        return 1.0;
+    }
+    let (n, z) = (n as f64, 1.645f64);
+    let p = errors as f64 / n;
+    let centre = p + z * z / (2.0 * n);
+    let spread = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    ((centre + spread) / (1.0 + z * z / n)) as f32
+}
+
+/// Lowest confidence threshold whose accepted set (confidence ≥ threshold) keeps the
+/// misroute rate within `budget` with 95 % confidence (the Wilson upper bound of the
+/// observed rate), so a handful of lucky examples never justify auto-routing. `None` when
+/// no threshold qualifies.
 pub fn risk_threshold(confidence: &[f32], correct: &[bool], budget: f32) -> Option<f32> {
     let mut order: Vec<usize> = (0..confidence.len()).collect();
     order.sort_by(|&a, &b| confidence[b].total_cmp(&confidence[a]));
@@ -94,7 +245,7 @@ pub fn risk_threshold(confidence: &[f32], correct: &[bool], budget: f32) -> Opti
         let boundary = order
             .get(k + 1)
             .is_none_or(|&j| confidence[j] < confidence[i]);
-        if boundary && (errors + 1) as f32 / (accepted + 1) as f32 <= budget {
+        if boundary && error_rate_upper_bound(errors, accepted) <= budget {
             best = Some(confidence[i]);
         }
     }
@@ -161,6 +312,32 @@ mod tests {
     }
 
     #[test]
+    fn class_confidence_tells_reliable_from_unreliable_classes() {
+        // Class 0 at 0.6 is right 95 % of the time, class 1 at 0.6 only 40 %.
+        let mut preds = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..200 {
+            preds.push(vec![0.6, 0.3, 0.1]);
+            labels.push(if i % 20 == 0 { 1 } else { 0 });
+            preds.push(vec![0.2, 0.6, 0.2]);
+            labels.push(if i % 5 < 2 { 1 } else { 2 });
+        }
+        let cal = ClassConfidence::fit(&preds, &labels, 3);
+        let a = cal.apply(&[0.6, 0.3, 0.1]);
+        let b = cal.apply(&[0.2, 0.6, 0.2]);
+        assert!((a[0] - 0.95).abs() < 0.02, "{a:?}");
+        assert!((b[1] - 0.40).abs() < 0.02, "{b:?}");
+        for p in [&a, &b] {
+            assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        }
+        // The top class stays on top even when its confidence drops below one half.
+        assert_eq!(super::super::classifier::argmax(&b), 1);
+        // A class never predicted keeps the shared parameters.
+        let c = cal.apply(&[0.1, 0.3, 0.6]);
+        assert!(c[2] > 0.0 && c[2] < 1.0);
+    }
+
+    #[test]
     fn ece_is_zero_when_confidence_matches_accuracy() {
         let conf = vec![0.75; 8];
         let correct = [true, true, true, false, true, true, true, false];
@@ -182,6 +359,21 @@ mod tests {
         assert!(errors as f32 / accepted.len() as f32 <= 0.05);
         assert!(accepted.len() >= 100);
         assert_eq!(risk_threshold(&[0.9, 0.8], &[false, false], 0.05), None);
+    }
+
+    #[test]
+    fn upper_bound_is_conservative_and_tightens_with_evidence() {
+        assert!(error_rate_upper_bound(0, 10) > 0.15);
+        assert!(error_rate_upper_bound(0, 1000) < 0.005);
+        let (small, large) = (
+            error_rate_upper_bound(2, 50),
+            error_rate_upper_bound(40, 1000),
+        );
+        assert!(
+            small > 0.04 && large > 0.04 && small > large,
+            "{small} {large}"
+        );
+        assert_eq!(error_rate_upper_bound(0, 0), 1.0);
     }
 
     #[test]

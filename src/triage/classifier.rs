@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    calibration::{self, apply_temperature},
+    calibration::{self, ClassConfidence, apply_temperature},
     features::{self, Idf, Sparse},
     linear::{Example, Linear, TrainParams, softmax},
     metrics::Report,
@@ -62,7 +62,12 @@ pub struct Classifier {
     memory_labels: Vec<u32>,
     /// Weight of the linear model in the mixture (the rest is kNN).
     pub mix: f32,
+    /// Exponent of the prior correction: each class's probability is divided by its
+    /// training share to this power (0: none, 1: as if all classes were equally common).
+    pub balance: f32,
+    class_weights: Vec<f32>,
     pub temperature: f32,
+    class_confidence: ClassConfidence,
     /// Confidence at or above which an inquiry is auto-routed; `None`: never.
     pub auto_threshold: Option<f32>,
     /// Probability floor of the conformal candidate set.
@@ -160,6 +165,31 @@ fn knn_from_similarities(
 /// An example's index with its out-of-fold linear and kNN distributions.
 type OutOfFold = (usize, Vec<f32>, Vec<f32>);
 
+/// Candidate mixing weights of the linear expert.
+const MIX_GRID: [f32; 7] = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0];
+/// Candidate prior-correction exponents.
+const BALANCE_GRID: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
+
+/// Per-class factors share^(−balance), with add-one smoothed training shares. Frequent
+/// classes in the training data (a catch-all "general notice", say) otherwise swallow the
+/// uncertain inquiries of rarer services.
+fn prior_weights(counts: &[usize], balance: f32) -> Vec<f32> {
+    let total = counts.iter().sum::<usize>() + counts.len();
+    counts
+        .iter()
+        .map(|&n| ((n + 1) as f32 / total.max(1) as f32).powf(-balance))
+        .collect()
+}
+
+fn reweight(p: &[f32], weights: &[f32]) -> Vec<f32> {
+    let mut out: Vec<f32> = p.iter().zip(weights).map(|(a, w)| a * w).collect();
+    let sum: f32 = out.iter().sum();
+    if sum > 0.0 {
+        out.iter_mut().for_each(|x| *x /= sum);
+    }
+    out
+}
+
 fn mixture(lin: &[f32], knn: &[f32], mix: f32) -> Vec<f32> {
     lin.iter()
         .zip(knn)
@@ -250,25 +280,40 @@ impl Classifier {
         oof.sort_by_key(|(i, _, _)| *i);
         let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
 
-        // Choose the mixture by out-of-fold log-likelihood after temperature scaling.
-        let mut best = (f64::INFINITY, 1.0f32, 1.0f32);
-        for mix in [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0] {
-            let preds: Vec<Vec<f32>> = oof.iter().map(|(_, l, k)| mixture(l, k, mix)).collect();
-            let t = calibration::fit_temperature(&preds, &truth);
-            let nll: f64 = preds
-                .iter()
-                .zip(&truth)
-                .map(|(p, &y)| -(apply_temperature(p, t)[y].max(1e-12) as f64).ln())
-                .sum();
-            if nll < best.0 {
-                best = (nll, mix, t);
+        // Choose the expert mixture and the prior correction by out-of-fold routing quality
+        // (accuracy plus macro-F1: right overall, and no service left behind), then fit the
+        // temperature by log-likelihood and the confidence per predicted class.
+        let mut counts = vec![0usize; classes];
+        truth.iter().for_each(|&y| counts[y] += 1);
+        let truth_opt: Vec<Option<usize>> = truth.iter().map(|&y| Some(y)).collect();
+        let mut best = (f32::NEG_INFINITY, 1.0f32, 0.0f32);
+        for balance in BALANCE_GRID {
+            let weights = prior_weights(&counts, balance);
+            for mix in MIX_GRID {
+                let preds: Vec<Vec<f32>> = oof
+                    .iter()
+                    .map(|(_, l, k)| reweight(&mixture(l, k, mix), &weights))
+                    .collect();
+                let r = Report::compute(&preds, &truth_opt, &labels, 1.0);
+                let quality = r.accuracy + r.macro_f1;
+                if quality > best.0 + 1e-6 {
+                    best = (quality, mix, balance);
+                }
             }
         }
-        let (_, mix, temperature) = best;
-        let calibrated: Vec<Vec<f32>> = oof
+        let (_, mix, balance) = best;
+        let class_weights = prior_weights(&counts, balance);
+        let mixed: Vec<Vec<f32>> = oof
             .iter()
-            .map(|(_, l, k)| apply_temperature(&mixture(l, k, mix), temperature))
+            .map(|(_, l, k)| reweight(&mixture(l, k, mix), &class_weights))
             .collect();
+        let temperature = calibration::fit_temperature(&mixed, &truth);
+        let scaled: Vec<Vec<f32>> = mixed
+            .iter()
+            .map(|p| apply_temperature(p, temperature))
+            .collect();
+        let class_confidence = ClassConfidence::fit(&scaled, &truth, classes);
+        let calibrated: Vec<Vec<f32>> = scaled.iter().map(|p| class_confidence.apply(p)).collect();
         let confidence: Vec<f32> = calibrated
             .iter()
             .map(|p| p.iter().copied().fold(0.0, f32::max))
@@ -300,7 +345,10 @@ impl Classifier {
                 .collect(),
             memory_labels: examples.iter().map(|e| e.label as u32).collect(),
             mix,
+            balance,
+            class_weights,
             temperature,
+            class_confidence,
             auto_threshold,
             set_floor,
             params,
@@ -321,7 +369,9 @@ impl Classifier {
             self.params.k,
             self.params.knn_temperature,
         );
-        apply_temperature(&mixture(&lin, &nn, self.mix), self.temperature)
+        let mixed = reweight(&mixture(&lin, &nn, self.mix), &self.class_weights);
+        self.class_confidence
+            .apply(&apply_temperature(&mixed, self.temperature))
     }
 
     pub fn examples(&self) -> usize {
@@ -351,4 +401,70 @@ fn fold_assignment(n: usize, folds: usize, seed: u64) -> Vec<usize> {
         fold[i] = rank % folds;
     }
     fold
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    fn unit(v: Vec<f32>) -> Vec<f32> {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / n).collect()
+    }
+
+    /// A catch-all class spread over the whole space (10× as frequent) beside two narrow
+    /// classes, in 8 dimensions; texts carry no signal.
+    pub(crate) fn catch_all_data() -> (Vec<Labelled>, Vec<String>) {
+        let mut state = 0x2545f4914f6cdd1du64;
+        let mut noise = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 10_000) as f32 / 10_000.0 - 0.5
+        };
+        let mut examples = Vec::new();
+        for i in 0..600 {
+            let (label, centre) = match i % 12 {
+                0 => (1, 0),
+                1 => (2, 1),
+                _ => (0, 2 + i % 6),
+            };
+            // 30 % of the catch-all sits right in the narrow classes' regions: there it
+            // outnumbers each narrow class 3:2.
+            let centre = if label == 0 && i % 10 < 3 {
+                i / 10 % 2
+            } else {
+                centre
+            };
+            let mut v: Vec<f32> = (0..8).map(|_| noise() * 0.3).collect();
+            v[centre] += 1.0;
+            examples.push(Labelled {
+                text: format!("meldung {i}"),
+                embedding: unit(v),
+                label,
+            });
+        }
+        let labels = ["general", "lamp", "bin"].map(String::from).to_vec();
+        (examples, labels)
+    }
+
+    #[test]
+    fn prior_correction_keeps_a_catch_all_from_swallowing_rare_classes() {
+        let (examples, labels) = catch_all_data();
+        let c = Classifier::train(&examples, labels, ClassifierParams::default(), &|_, _| {});
+        assert!(c.balance > 0.0, "balance {}", c.balance);
+        let uncorrected = prior_weights(&[500, 50, 50], 0.0);
+        assert!(uncorrected.iter().all(|&w| (w - 1.0).abs() < 1e-6));
+        let corrected = prior_weights(&[500, 50, 50], 1.0);
+        assert!(corrected[1] > 9.0 * corrected[0] && corrected[1] == corrected[2]);
+        let p = c.predict("meldung", &examples[0].embedding);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        // Out of fold, the narrow classes are found more often than not.
+        let r = &c.cross_validation;
+        for class in ["lamp", "bin"] {
+            let cr = r.per_class.iter().find(|x| x.label == class).unwrap();
+            assert!(cr.recall > 0.6, "{class}: {cr:?}, balance {}", c.balance);
+        }
+        assert!(r.macro_f1 > 0.5 && r.ece < 0.1, "{r:?}");
+    }
 }

@@ -43,8 +43,11 @@ pub struct EvalResult {
     pub auto_misroute_rate: f32,
     pub max_misroute_rate: f32,
     pub mix: f32,
+    pub balance: f32,
     pub temperature: f32,
     pub train_seconds: f32,
+    /// The same figures from the out-of-fold predictions on the training rows.
+    pub cross_validation: Report,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,8 +162,10 @@ pub async fn evaluate(
         auto_misroute_rate,
         max_misroute_rate: params.max_misroute_rate,
         mix: classifier.mix,
+        balance: classifier.balance,
         temperature: classifier.temperature,
         train_seconds,
+        cross_validation: classifier.cross_validation.clone(),
         report,
     })
 }
@@ -188,15 +193,27 @@ impl EvalResult {
             self.skipped_test,
             self.unseen_test_labels
         );
-        s += &format!("{:<34}{}\n", "accuracy", pct(r.accuracy));
-        s += &format!("{:<34}{:.3}\n", "macro-F1", r.macro_f1);
-        s += &format!("{:<34}{}\n", "top-3 accuracy", pct(r.top3_accuracy));
-        s += &format!("{:<34}{:.3}\n", "expected calibration error", r.ece);
+        let cv = &self.cross_validation;
         s += &format!(
-            "{:<34}{}\n",
-            "coverage at 95 % precision",
-            pct(r.coverage_at_95_precision)
+            "{:<34}{:>10}   {}\n",
+            "", "test", "cross-validated on the training rows"
         );
+        let rows: [(&str, f32, f32, bool); 5] = [
+            ("accuracy", r.accuracy, cv.accuracy, true),
+            ("macro-F1", r.macro_f1, cv.macro_f1, false),
+            ("top-3 accuracy", r.top3_accuracy, cv.top3_accuracy, true),
+            ("expected calibration error", r.ece, cv.ece, false),
+            (
+                "coverage at 95 % precision",
+                r.coverage_at_95_precision,
+                cv.coverage_at_95_precision,
+                true,
+            ),
+        ];
+        for (name, test, folds, percent) in rows {
+            let show = |x: f32| if percent { pct(x) } else { format!("{x:.3}") };
+            s += &format!("{name:<34}{:>10}   {}\n", show(test), show(folds));
+        }
         s += &format!(
             "{:<34}{:.2} classes, contains the answer {}\n",
             "candidate set (conformal)",
@@ -217,10 +234,11 @@ impl EvalResult {
             None => s += &format!("{:<34}none: no threshold meets the budget\n", "auto-routed"),
         }
         s += &format!(
-            "{:<34}linear {:.1} / kNN {:.1}, temperature {:.2}\n\n",
+            "{:<34}linear {:.1} / kNN {:.1}, prior correction {:.2}, temperature {:.2}\n\n",
             "model",
             self.mix,
             1.0 - self.mix,
+            self.balance,
             self.temperature
         );
         s += &format!(

@@ -8,6 +8,10 @@ use super::{
 };
 use crate::domain::{Catalogue, RouteStatus};
 
+/// Leads every stored version; bumped whenever the classifier's layout changes, so an old
+/// version is refused with a clear message instead of being misread.
+const FORMAT: &[u8] = b"anliegen-classifier-2\n";
+
 pub struct LearnedScorer {
     pub classifier: Classifier,
     pub version: i64,
@@ -15,7 +19,12 @@ pub struct LearnedScorer {
 
 impl LearnedScorer {
     pub fn from_bytes(bytes: &[u8], version: i64) -> Result<Self, String> {
-        let classifier = bincode::deserialize(bytes)
+        let body = bytes.strip_prefix(FORMAT).ok_or_else(|| {
+            format!(
+                "model version {version} was stored in an older format; train a new version with `anliegen train` or activate a newer one"
+            )
+        })?;
+        let classifier = bincode::deserialize(body)
             .map_err(|e| format!("model version {version} is unreadable: {e}"))?;
         Ok(Self {
             classifier,
@@ -24,7 +33,9 @@ impl LearnedScorer {
     }
 
     pub fn to_bytes(classifier: &Classifier) -> Vec<u8> {
-        bincode::serialize(classifier).expect("classifier serialises")
+        let mut bytes = FORMAT.to_vec();
+        bytes.extend(bincode::serialize(classifier).expect("classifier serialises"));
+        bytes
     }
 }
 
@@ -91,5 +102,34 @@ impl Scorer for LearnedScorer {
 
     fn name(&self) -> String {
         format!("learned-v{}", self.version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::triage::classifier::{ClassifierParams, tests::catch_all_data};
+
+    #[test]
+    fn stored_versions_round_trip_and_old_formats_are_refused_clearly() {
+        let (examples, labels) = catch_all_data();
+        let c = Classifier::train(&examples, labels, ClassifierParams::default(), &|_, _| {});
+        let bytes = LearnedScorer::to_bytes(&c);
+        let back = LearnedScorer::from_bytes(&bytes, 3).unwrap();
+        let q = &examples[0];
+        assert_eq!(
+            back.classifier.predict(&q.text, &q.embedding),
+            c.predict(&q.text, &q.embedding)
+        );
+        let legacy = bincode::serialize(&c).unwrap();
+        let err = LearnedScorer::from_bytes(&legacy, 3).err().unwrap();
+        assert!(
+            err.contains("version 3") && err.contains("older format"),
+            "{err}"
+        );
+        let err = LearnedScorer::from_bytes(&bytes[..bytes.len() / 2], 4)
+            .err()
+            .unwrap();
+        assert!(err.contains("version 4 is unreadable"), "{err}");
     }
 }

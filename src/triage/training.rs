@@ -71,6 +71,7 @@ pub async fn train_version(
         "set_floor": classifier.set_floor,
         "temperature": classifier.temperature,
         "mix": classifier.mix,
+        "balance": classifier.balance,
         "max_misroute_rate": params.max_misroute_rate,
         "coverage": params.coverage,
     });
