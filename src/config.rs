@@ -45,6 +45,7 @@ pub struct Config {
 pub struct ServerConfig {
     pub bind: SocketAddr,
     pub max_body_bytes: usize,
+    pub max_upload_bytes: usize,
     pub max_text_chars: usize,
     pub max_concurrent_requests: usize,
 }

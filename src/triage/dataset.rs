@@ -30,6 +30,21 @@ pub enum DatasetError {
     },
 }
 
+impl Dataset {
+    /// Adds a row, or counts it as skipped when its text or label is empty.
+    pub fn push(&mut self, text: &str, label: &str) {
+        let (text, label) = (text.trim(), label.trim());
+        if text.is_empty() || label.is_empty() {
+            self.skipped += 1;
+        } else {
+            self.rows.push(Row {
+                text: text.to_string(),
+                label: label.to_string(),
+            });
+        }
+    }
+}
+
 pub fn load(path: &Path, text_column: &str, label_column: &str) -> Result<Dataset, DatasetError> {
     let display = path.display().to_string();
     let read = |message: String| DatasetError::Read {
@@ -41,17 +56,7 @@ pub fn load(path: &Path, text_column: &str, label_column: &str) -> Result<Datase
         .and_then(|e| e.to_str())
         .is_some_and(|e| matches!(e, "jsonl" | "ndjson"));
     let mut data = Dataset::default();
-    let mut push = |text: &str, label: &str| {
-        let (text, label) = (text.trim(), label.trim());
-        if text.is_empty() || label.is_empty() {
-            data.skipped += 1;
-        } else {
-            data.rows.push(Row {
-                text: text.to_string(),
-                label: label.to_string(),
-            });
-        }
-    };
+    let mut push = |text: &str, label: &str| data.push(text, label);
     if jsonl {
         let content = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
         for (n, line) in content

@@ -11,7 +11,7 @@ use super::{
     TriageError,
     cache::embed_cached,
     classifier::{Classifier, ClassifierParams, Labelled, argmax},
-    dataset::{self, DatasetError},
+    dataset::{self, Dataset, DatasetError},
     metrics::Report,
 };
 use crate::{embed::Embedder, store::Store};
@@ -69,17 +69,30 @@ pub async fn evaluate(
     store: &Store,
     progress: Progress<'_>,
 ) -> Result<EvalResult, EvalError> {
-    let mut train = Vec::new();
-    let mut skipped_train = 0;
+    let mut train = Dataset::default();
     for path in &req.train {
         let d = dataset::load(path, &req.text_column, &req.label_column)?;
-        skipped_train += d.skipped;
-        train.extend(d.rows);
+        train.skipped += d.skipped;
+        train.rows.extend(d.rows);
     }
     let test = dataset::load(&req.test, &req.text_column, &req.label_column)?;
+    evaluate_rows(train, test, req.params, embedder, store, progress).await
+}
+
+/// Trains from scratch on `train` and evaluates on `test` (the CLI reads them from files,
+/// the admin API from the request).
+pub async fn evaluate_rows(
+    train: Dataset,
+    test: Dataset,
+    params: ClassifierParams,
+    embedder: &Embedder,
+    store: &Store,
+    progress: Progress<'_>,
+) -> Result<EvalResult, EvalError> {
+    let (skipped_train, train) = (train.skipped, train.rows);
     if train.is_empty() || test.rows.is_empty() {
         return Err(EvalError::Empty(
-            "no labelled rows in the training or test files".into(),
+            "no labelled rows in the training or test data".into(),
         ));
     }
     let mut labels: Vec<String> = train.iter().map(|r| r.label.clone()).collect();
@@ -107,15 +120,18 @@ pub async fn evaluate(
         .collect();
 
     let started = std::time::Instant::now();
-    let params = req.params;
     let labels_for_training = labels.clone();
-    let classifier = tokio::task::spawn_blocking(move || {
-        Classifier::train(&examples, labels_for_training, params, &|d, t| {
-            progress_folds(d, t)
+    // Training runs on a blocking thread; its fold progress comes back over a channel.
+    let (tx, mut folds) = tokio::sync::mpsc::unbounded_channel();
+    let training = tokio::task::spawn_blocking(move || {
+        Classifier::train(&examples, labels_for_training, params, &move |d, t| {
+            let _ = tx.send((d, t));
         })
-    })
-    .await
-    .expect("training thread");
+    });
+    while let Some((done, total)) = folds.recv().await {
+        progress("training", done, total);
+    }
+    let classifier = training.await.expect("training thread");
     let train_seconds = started.elapsed().as_secs_f32();
 
     let preds: Vec<Vec<f32>> = test
@@ -168,13 +184,6 @@ pub async fn evaluate(
         cross_validation: classifier.cross_validation.clone(),
         report,
     })
-}
-
-fn progress_folds(done: usize, total: usize) {
-    eprint!("\rtraining: fold {done}/{total} ");
-    if done == total {
-        eprintln!();
-    }
 }
 
 impl EvalResult {

@@ -11,13 +11,23 @@ use super::{ApiError, AppState};
 
 pub struct ApiJson<T>(pub T);
 
+/// The body limit of a route that differs from `server.max_body_bytes` (admin uploads),
+/// set as a request extension beside axum's `DefaultBodyLimit`, so a 413 names the limit
+/// that applied.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
 impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let limit = req
+            .extensions()
+            .get::<BodyLimit>()
+            .map_or(state.config.server.max_body_bytes, |l| l.0);
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Self(v)),
-            Err(rejection) => Err(map_rejection(rejection, state.config.server.max_body_bytes)),
+            Err(rejection) => Err(map_rejection(rejection, limit)),
         }
     }
 }

@@ -46,7 +46,7 @@ pub fn router(state: AppState) -> Router {
             inquiries::router()
                 .merge(mail::router())
                 .merge(admin::router())
-                .merge(models::router()),
+                .merge(models::router(state.config.server.max_upload_bytes)),
         )
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

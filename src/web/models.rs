@@ -5,24 +5,88 @@
 use std::sync::Arc;
 
 use axum::{
-    Json, Router,
-    extract::{Path, State},
+    Extension, Json, Router,
+    extract::{DefaultBodyLimit, Path, State},
     response::IntoResponse,
     routing::{get, post},
 };
 use serde_json::json;
 
-use super::{ApiError, AppState, json::ApiJson};
+use super::{
+    ApiError, AppState,
+    json::{ApiJson, BodyLimit},
+};
 use crate::{
     app::Engine,
     domain::CaseNumber,
     store::Rollback,
-    triage::review::{self, Review, ReviewError},
+    triage::{
+        dataset::Dataset,
+        eval::{self, EvalError},
+        review::{self, Review, ReviewError},
+    },
 };
 
-pub fn router() -> Router<AppState> {
+/// A labelled row of an evaluation upload; rows without text or label are skipped and
+/// counted, as in the files `anliegen eval` reads.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadRow {
+    text: String,
+    #[serde(default)]
+    label: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvaluationRequest {
+    train: Vec<UploadRow>,
+    test: Vec<UploadRow>,
+}
+
+fn dataset(rows: Vec<UploadRow>) -> Dataset {
+    let mut d = Dataset::default();
+    for r in rows {
+        d.push(&r.text, r.label.as_deref().unwrap_or(""));
+    }
+    d
+}
+
+/// `POST /api/v1/admin/evaluations`: the figures of `anliegen eval` for uploaded labelled
+/// rows — a new model trained from scratch on `train` only, measured on `test`. Uses no
+/// state of the running service besides the embedding cache; the active version is
+/// untouched.
+async fn evaluate(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<EvaluationRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let engine = engine(&state)?;
+    let result = eval::evaluate_rows(
+        dataset(body.train),
+        dataset(body.test),
+        state.config.triage.classifier_params(),
+        &engine.embedder,
+        &state.store,
+        &|_, _, _| {},
+    )
+    .await
+    .map_err(|e| match e {
+        EvalError::Empty(m) => ApiError::InvalidField(m),
+        EvalError::Triage(t) => t.into(),
+        EvalError::Dataset(d) => ApiError::InvalidField(d.to_string()),
+    })?;
+    Ok(Json(result))
+}
+
+pub fn router(upload_limit: usize) -> Router<AppState> {
     Router::new()
         .route("/inquiries/{case}/review", post(review))
+        .route(
+            "/admin/evaluations",
+            post(evaluate)
+                .layer::<_, std::convert::Infallible>(Extension(BodyLimit(upload_limit)))
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(upload_limit)),
+        )
         .route("/admin/models", get(list))
         .route("/admin/models/train", post(train))
         .route("/admin/models/rollback", post(rollback))

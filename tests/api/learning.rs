@@ -215,3 +215,139 @@ async fn without_enough_labelled_inquiries_a_trained_version_waits_inactive() {
     let decided = route(&app, "Wann wird der Sperrmüll abgeholt?").await;
     assert_eq!(decided["decision"]["router"], format!("learned-v{version}"));
 }
+
+#[tokio::test]
+async fn admins_evaluate_uploaded_labelled_rows_without_touching_the_active_version() {
+    let app = learning_app().await;
+    let themes = [
+        (
+            "licht",
+            [
+                "Die Straßenlaterne vor Hausnummer 4 ist seit Tagen dunkel",
+                "Laterne defekt, der Weg ist nachts stockfinster",
+                "Straßenbeleuchtung in der Bahnhofstraße ausgefallen",
+                "Lampe am Fußweg flackert ständig",
+                "Die Beleuchtung im Park geht nicht mehr an",
+                "Laterne Nr. 12 brennt nicht",
+            ],
+        ),
+        (
+            "muell",
+            [
+                "Jemand hat Sperrmüll am Waldrand abgeladen",
+                "Illegal entsorgte Autoreifen neben dem Parkplatz",
+                "Müllsäcke liegen seit einer Woche an der Bushaltestelle",
+                "Wilde Müllkippe hinter dem Sportplatz",
+                "Bauschutt wurde am Feldweg abgekippt",
+                "Alte Matratzen und Müll im Gebüsch",
+            ],
+        ),
+        (
+            "hund",
+            [
+                "Wie hoch ist die Hundesteuer für einen zweiten Hund?",
+                "Ich möchte meinen Hund zur Hundesteuer anmelden",
+                "Abmeldung der Hundesteuer, unser Hund ist verstorben",
+                "Brauche ich eine neue Hundesteuermarke?",
+                "Hundesteuerbescheid ist falsch berechnet",
+                "Hund aus dem Tierheim anmelden, was kostet die Steuer",
+            ],
+        ),
+    ];
+    let mut train = Vec::new();
+    let mut test = Vec::new();
+    for (label, texts) in &themes {
+        for (i, text) in texts.iter().enumerate() {
+            let row = json!({"text": text, "label": label});
+            if i < 4 {
+                train.push(row)
+            } else {
+                test.push(row)
+            }
+        }
+    }
+    train.push(json!({"text": "Ohne Zuordnung", "label": ""}));
+    test.push(json!({"text": "Auch ohne"}));
+    let (_, before) = app.get("/api/v1/admin/models").await;
+
+    let (status, r) = app
+        .post_json(
+            "/api/v1/admin/evaluations",
+            &json!({"train": train, "test": test}),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["n_train"], 12);
+    assert_eq!(r["n_test"], 6);
+    assert_eq!(
+        (r["skipped_train"].as_u64(), r["skipped_test"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(r["classes"], 3);
+    // Three clearly different topics: the real model separates them.
+    assert!(r["accuracy"].as_f64().unwrap() >= 5.0 / 6.0, "{r}");
+    for key in [
+        "macro_f1",
+        "top3_accuracy",
+        "ece",
+        "coverage_at_95_precision",
+    ] {
+        let x = r[key].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&x), "{key}: {r}");
+    }
+    assert!(r["cross_validation"]["accuracy"].is_number(), "{r}");
+    assert_eq!(r["per_class"].as_array().unwrap().len(), 3);
+    let (_, after) = app.get("/api/v1/admin/models").await;
+    assert_eq!(before, after, "an evaluation stores no version");
+
+    let (status, e) = app
+        .post_json(
+            "/api/v1/admin/evaluations",
+            &json!({"train": [], "test": test}),
+        )
+        .await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(e["code"], "invalid_field");
+    let (status, e) = app
+        .post_json(
+            "/api/v1/admin/evaluations",
+            &json!({"train": train, "tests": test}),
+        )
+        .await;
+    assert!(status == 400 || status == 422, "{status} {e}");
+}
+
+#[tokio::test]
+async fn evaluation_uploads_have_their_own_body_limit() {
+    let app = spawn_app_with(|c| {
+        c.server.max_body_bytes = 1_000;
+        c.server.max_upload_bytes = 4_000;
+    })
+    .await;
+    let rows = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"text": format!("Laterne {i} ist dunkel"), "label": "licht"}))
+            .collect()
+    };
+    // Above the general limit but within the upload limit: the body is read (the engine
+    // is not started, so the answer is 503, not 413).
+    let (status, e) = app
+        .post_json(
+            "/api/v1/admin/evaluations",
+            &json!({"train": rows(40), "test": rows(1)}),
+        )
+        .await;
+    assert_eq!(status, 503, "{e}");
+    let (status, e) = app
+        .post_json(
+            "/api/v1/admin/evaluations",
+            &json!({"train": rows(200), "test": rows(1)}),
+        )
+        .await;
+    assert_eq!(status, 413, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("4000 bytes"), "{e}");
+    // Other endpoints keep the general limit.
+    let (status, e) = app.post_inquiry(&json!({"text": "x".repeat(2_000)})).await;
+    assert_eq!(status, 413, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("1000 bytes"), "{e}");
+}
