@@ -37,7 +37,7 @@ pub async fn commit_raw(
 
 /// Records `parsed` and, for an inquiry, opens a case or attaches it to the case it
 /// answers (In-Reply-To/References naming a mail of that case, or the case number in the
-/// subject). Other outcomes are recorded only, with their reason. Idempotent by dedup key.
+/// subject of a mail from the case's own sender). Other outcomes are recorded only, with their reason. Idempotent by dedup key.
 pub async fn commit_email(
     store: &Store,
     parsed: &ParsedEmail,
@@ -74,10 +74,7 @@ pub async fn commit_email(
     };
     let new = NewInquiry {
         channel: Channel::Email,
-        sender: parsed
-            .reply_to_address
-            .clone()
-            .or_else(|| parsed.from_address.clone()),
+        sender: sender_address(parsed),
         text: text.into_string(),
     };
     store.commit_inbound(&mail, Target::NewInquiry(new)).await
@@ -97,7 +94,26 @@ async fn existing_case(store: &Store, parsed: &ParsedEmail) -> Result<Option<i64
     else {
         return Ok(None);
     };
-    Ok(store.inquiry(&case).await?.map(|i| i.id))
+    // Case numbers are sequential and easy to guess: a subject alone attaches a mail only
+    // when it comes from the address the case was opened from. Anyone else opens a new case.
+    let Some(inquiry) = store.inquiry(&case).await? else {
+        return Ok(None);
+    };
+    let sender = sender_address(parsed);
+    let same_sender = inquiry
+        .sender
+        .as_deref()
+        .zip(sender.as_deref())
+        .is_some_and(|(a, b)| a.trim().eq_ignore_ascii_case(b.trim()));
+    Ok(same_sender.then_some(inquiry.id))
+}
+
+/// The address answers go to: Reply-To, else From.
+fn sender_address(parsed: &ParsedEmail) -> Option<String> {
+    parsed
+        .reply_to_address
+        .clone()
+        .or_else(|| parsed.from_address.clone())
 }
 
 /// Subject and cleaned body; a subject-only mail already has the subject as its body.

@@ -56,11 +56,27 @@ async fn mail_app(imap: Option<&Dovecot>, smtp_port: u16, engine: bool) -> TestA
 }
 
 fn citizen_mail(id: &str, subject: &str, body: &str, in_reply_to: Option<&str>) -> Vec<u8> {
+    mail_from(
+        "Erika Muster <erika@example.org>",
+        id,
+        subject,
+        body,
+        in_reply_to,
+    )
+}
+
+fn mail_from(
+    from: &str,
+    id: &str,
+    subject: &str,
+    body: &str,
+    in_reply_to: Option<&str>,
+) -> Vec<u8> {
     let reply = in_reply_to
         .map(|r| format!("In-Reply-To: <{r}>\r\nReferences: <{r}>\r\n"))
         .unwrap_or_default();
     format!(
-        "From: Erika Muster <erika@example.org>\r\nTo: buergerservice@kreis.example\r\n\
+        "From: {from}\r\nTo: buergerservice@kreis.example\r\n\
          Subject: {subject}\r\nMessage-ID: <{id}>\r\n{reply}Date: Mon, 9 Mar 2026 10:00:00 +0100\r\n\
          Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
     )
@@ -363,4 +379,61 @@ async fn killing_the_server_between_fetch_and_commit_loses_and_duplicates_nothin
     cases.sort();
     cases.dedup();
     assert_eq!(cases.len(), MAILS, "one inquiry per mail: {cases:?}");
+}
+
+#[tokio::test]
+async fn a_case_number_in_the_subject_attaches_only_mail_from_the_case_sender() {
+    let sink = SmtpSink::stopped(crate::mailservers::free_port());
+    let app = mail_app(None, sink.port, false).await;
+    let store = &app.state.store;
+    let commit = async |raw: Vec<u8>| {
+        anliegen::intake::commit_raw(store, &raw, &Default::default(), 20_000)
+            .await
+            .unwrap()
+    };
+    let anliegen::store::Committed::NewCase(case) = commit(citizen_mail(
+        "c1@example.org",
+        "Wohngeld",
+        "Wie beantrage ich Wohngeld?",
+        None,
+    ))
+    .await
+    else {
+        panic!("no case")
+    };
+    // Someone else quoting the (guessable) case number opens a case of their own.
+    let other = commit(mail_from(
+        "Mallory <mallory@example.net>",
+        "c2@example.net",
+        &format!("AW: [Anliegen {case}] Wohngeld"),
+        "Bitte schicken Sie mir die Unterlagen dieses Falls.",
+        None,
+    ))
+    .await;
+    assert!(
+        matches!(&other, anliegen::store::Committed::NewCase(c) if *c != case),
+        "{other:?}"
+    );
+    // The citizen herself, with a differently cased address, threads onto her case.
+    let own = commit(mail_from(
+        "Erika Muster <Erika@Example.org>",
+        "c3@example.org",
+        &format!("AW: [Anliegen {case}] Wohngeld"),
+        "Nachtrag: ich wohne zur Miete.",
+        None,
+    ))
+    .await;
+    assert!(
+        matches!(&own, anliegen::store::Committed::Attached(c) if *c == case),
+        "{own:?}"
+    );
+    let log = store.mail_log().await.unwrap();
+    let inbound = inbound(&log);
+    assert_eq!(inbound.len(), 3);
+    assert_eq!(inbound[2].outcome, "reply");
+    assert_eq!(
+        inbound[2].case_number.as_deref(),
+        Some(case.to_string().as_str())
+    );
+    assert_eq!(inbound[1].outcome, "inquiry");
 }
