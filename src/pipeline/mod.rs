@@ -130,8 +130,12 @@ impl Pipeline {
         }
     }
 
+    fn lease(&self) -> Duration {
+        Duration::from_secs(self.inner.config.lease_seconds.max(1))
+    }
+
     async fn work(&self, name: &str, store: &Store, engine: &Engine) {
-        let lease = Duration::from_secs(self.inner.config.lease_seconds.max(1));
+        let lease = self.lease();
         let poll = Duration::from_millis(self.inner.config.poll_ms.max(10));
         loop {
             match store.claim_job(name, lease).await {
@@ -155,13 +159,20 @@ impl Pipeline {
             // Claimed again after its last lease expired: the worker died on every try.
             Err("lease expired on the last attempt".to_string())
         } else {
-            match job.kind {
-                JobKind::Triage => self.triage(store, engine, &job).await,
-                JobKind::Retention => gdpr::retention(store, engine, &self.inner.retention, &job)
-                    .await
-                    .map(|()| self.schedule_retention(store)),
-            }
-            .map_err(|e| e.to_string())
+            let step = async {
+                match job.kind {
+                    JobKind::Triage => self.triage(store, engine, &job).await,
+                    JobKind::Retention => {
+                        gdpr::retention(store, engine, &self.inner.retention, &job)
+                            .await
+                            .map(|()| self.schedule_retention(store))
+                    }
+                }
+            };
+            store
+                .holding_lease(&job, self.lease(), step)
+                .await
+                .map_err(|e| e.to_string())
         };
         if let Err(error) = result {
             let backoff = crate::store::jobs::backoff(

@@ -158,6 +158,56 @@ impl Store {
         row.map(|r| job_from_row(&r)).transpose()
     }
 
+    /// Extends the lease of a running job that `job.locked_by` still holds; false when it
+    /// no longer does (its lease expired and another worker took it).
+    pub async fn renew_job(&self, job: &Job, lease: Duration) -> Result<bool, StoreError> {
+        let until = now_ms() + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let renewed = sqlx::query(
+            "UPDATE jobs SET locked_until = $1
+             WHERE id = $2 AND state = 'running' AND locked_by = $3 AND attempts = $4",
+        )
+        .bind(until)
+        .bind(job.id)
+        .bind(&job.locked_by)
+        .bind(job.attempts)
+        .execute(&self.pool)
+        .await?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
+    /// Runs `step` for a claimed `job`, renewing its lease every third of `lease` until the
+    /// step ends, so a slow step (a busy model, a long retention run) is not taken over by
+    /// another worker while its own worker is alive. A worker that dies stops renewing and
+    /// the job is claimed again once the lease runs out.
+    pub async fn holding_lease<T>(
+        &self,
+        job: &Job,
+        lease: Duration,
+        step: impl std::future::Future<Output = T>,
+    ) -> T {
+        let renew = async {
+            let mut tick = tokio::time::interval(lease / 3);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match self.renew_job(job, lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(job = job.id, "lost the lease of a running job");
+                        break;
+                    }
+                    Err(e) => tracing::warn!(job = job.id, error = %e, "renewing a lease failed"),
+                }
+            }
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            out = step => out,
+            _ = renew => unreachable!("renewal never ends by itself"),
+        }
+    }
+
     /// Marks a job done inside the caller's transaction. False when `worker` no longer holds
     /// it (its lease expired and another worker took it): the caller must roll back.
     pub(crate) async fn complete_job_in(

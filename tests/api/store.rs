@@ -73,6 +73,7 @@ on_both_backends!(
     inquiry_round_trips_and_is_queued_for_triage_in_the_same_commit,
     embedding_cache_round_trips_by_model_and_hash,
     claimed_job_is_taken_again_only_after_its_lease_expires,
+    a_slow_step_keeps_its_job_by_renewing_the_lease,
     failing_job_backs_off_then_dies_and_an_admin_can_retry_it,
     concurrent_workers_claim_each_job_exactly_once,
     a_job_run_twice_decides_its_inquiry_once,
@@ -144,6 +145,35 @@ async fn claimed_job_is_taken_again_only_after_its_lease_expires(store: Store, _
     );
     assert!(store.complete_job(&again).await.unwrap());
     assert_eq!(store.jobs(Some(JobState::Done), 10).await.unwrap().len(), 1);
+}
+
+async fn a_slow_step_keeps_its_job_by_renewing_the_lease(store: Store, _url: String) {
+    store.insert_inquiry(new("a", "a@x.org")).await.unwrap();
+    let lease = Duration::from_millis(600);
+    let job = store.claim_job("w1", lease).await.unwrap().unwrap();
+    let rival = async {
+        // Twice the lease later, the job still belongs to its living worker.
+        tokio::time::sleep(Duration::from_millis(1_300)).await;
+        store.claim_job("w2", lease).await.unwrap()
+    };
+    let step = store.holding_lease(
+        &job,
+        lease,
+        tokio::time::sleep(Duration::from_millis(2_000)),
+    );
+    let (taken, ()) = tokio::join!(rival, step);
+    assert!(taken.is_none(), "{taken:?}");
+    assert!(store.complete_job(&job).await.unwrap(), "still the holder");
+
+    // Without renewal the lease runs out and the job can be taken over; the old holder
+    // then cannot renew it.
+    store.insert_inquiry(new("b", "b@x.org")).await.unwrap();
+    let job = store.claim_job("w1", lease).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let other = store.claim_job("w2", lease).await.unwrap().unwrap();
+    assert_eq!(other.id, job.id);
+    assert!(!store.renew_job(&job, lease).await.unwrap());
+    assert!(store.renew_job(&other, lease).await.unwrap());
 }
 
 async fn failing_job_backs_off_then_dies_and_an_admin_can_retry_it(store: Store, _u: String) {
