@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde::Serialize;
 use sqlx::{AnyConnection, Row, any::AnyRow};
 
-use super::{Backend, Store, StoreError};
+use super::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -135,10 +135,7 @@ impl Store {
     ) -> Result<Option<Job>, StoreError> {
         let now = now_ms();
         let until = now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
+        let lock = self.backend.skip_locked();
         let sql = format!(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_by = $1,
                  locked_until = $2, updated_at = $3

@@ -106,6 +106,18 @@ pub enum Backend {
     Postgres,
 }
 
+impl Backend {
+    /// The row-lock clause for a claim's inner SELECT: PostgreSQL skips rows another
+    /// transaction holds, so several processes share a queue; SQLite's single writer already
+    /// serialises the one claiming UPDATE.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Postgres => "FOR UPDATE SKIP LOCKED",
+            Self::Sqlite => "",
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,

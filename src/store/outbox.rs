@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
-use super::{Backend, Store, StoreError};
+use super::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,10 +102,7 @@ impl Store {
     ) -> Result<Option<QueuedMail>, StoreError> {
         let now = Utc::now();
         let lease_end = now + chrono::Duration::from_std(lease).unwrap_or_default();
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
+        let lock = self.backend.skip_locked();
         let row = sqlx::query(&format!(
             "UPDATE outbox SET state = 'sending', attempts = attempts + 1, next_attempt_at = $1
              WHERE id = (SELECT id FROM outbox WHERE state IN ('queued', 'sending')
