@@ -173,8 +173,8 @@ pub struct LogConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
     pub enabled: bool,
-    /// Language of acknowledgements: "de" or "en".
-    pub ack_language: MailLanguage,
+    /// Language of acknowledgements: "auto" (from the citizen's text), "de" or "en".
+    pub ack_language: AckLanguage,
     /// Departments (catalogue ids) whose confidently routed inquiries are forwarded to
     /// their mailbox.
     pub forward_departments: Vec<String>,
@@ -189,7 +189,7 @@ impl Default for MailConfig {
     fn default() -> Self {
         Self {
             enabled: false,
-            ack_language: MailLanguage::De,
+            ack_language: AckLanguage::Auto,
             forward_departments: Vec::new(),
             max_message_bytes: 25 * 1024 * 1024,
             imap: Vec::new(),
@@ -197,6 +197,16 @@ impl Default for MailConfig {
             outbox: OutboxConfig::default(),
         }
     }
+}
+
+/// Which language the acknowledgement is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AckLanguage {
+    /// English when the citizen plainly wrote English, German otherwise.
+    Auto,
+    De,
+    En,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

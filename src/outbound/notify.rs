@@ -9,7 +9,7 @@ use chrono::Utc;
 
 use super::templates::{self, Template};
 use crate::{
-    config::{MailConfig, MailLanguage},
+    config::{AckLanguage, MailConfig, MailLanguage},
     domain::{Channel, Decision, RouteStatus},
     store::{Outbound, OutboundKind, Store, StoreError, StoredInquiry, ThreadMessage},
 };
@@ -31,7 +31,7 @@ pub async fn on_decided(
     if let Some(citizen) = &inquiry.sender {
         let body = templates::render(
             Template::Ack,
-            mail.ack_language,
+            ack_language(mail.ack_language, &inquiry.text),
             &[
                 ("case_number", &case),
                 ("department", &decision.department.name),
@@ -83,6 +83,42 @@ pub async fn on_decided(
             .await?;
     }
     Ok(())
+}
+
+/// Common function words of either language; a German umlaut or ß counts for German.
+const GERMAN: &[&str] = &[
+    "der", "die", "das", "und", "ist", "nicht", "ich", "wir", "bitte", "mit", "auf", "ein", "eine",
+    "einen", "den", "dem", "im", "seit", "zu", "von", "es", "wird", "sehr", "geehrte", "damen",
+    "herren", "danke", "hallo", "guten", "tag", "kaputt", "defekt", "liegt", "wurde",
+];
+const ENGLISH: &[&str] = &[
+    "the", "and", "is", "not", "i", "we", "please", "with", "on", "an", "of", "to", "my", "there",
+    "has", "have", "been", "hello", "dear", "thank", "thanks", "broken", "since", "it", "this",
+    "for", "are", "was",
+];
+
+/// The acknowledgement's language: with `auto`, English only when the text has more
+/// English than German function words, so a short German report without any ("Laterne
+/// Nr. 7") is still answered in German.
+pub fn ack_language(setting: AckLanguage, text: &str) -> MailLanguage {
+    match setting {
+        AckLanguage::De => MailLanguage::De,
+        AckLanguage::En => MailLanguage::En,
+        AckLanguage::Auto => {
+            let lower = text.to_lowercase();
+            let (mut german, mut english) = (0usize, 0usize);
+            for word in lower.split(|c: char| !c.is_alphabetic()) {
+                german += GERMAN.contains(&word) as usize;
+                english += ENGLISH.contains(&word) as usize;
+            }
+            german += lower.chars().filter(|c| "äöüß".contains(*c)).count();
+            if english > german {
+                MailLanguage::En
+            } else {
+                MailLanguage::De
+            }
+        }
+    }
 }
 
 /// Queues a clerk's reply to the citizen, threaded onto the case's latest inbound mail.
@@ -145,4 +181,49 @@ fn new_message_id(mail: &MailConfig, case: &str, kind: &str) -> String {
         "anliegen.{case}.{kind}.{now:x}.{n:x}.{}@{domain}",
         std::process::id()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_answers_english_mail_in_english_and_everything_else_in_german() {
+        let auto = |t| ack_language(AckLanguage::Auto, t);
+        assert_eq!(
+            auto("Hello, the street lamp in front of my house has been broken for a week."),
+            MailLanguage::En
+        );
+        assert_eq!(
+            auto(
+                "Sehr geehrte Damen und Herren, die Laterne vor meinem Haus ist seit einer Woche defekt."
+            ),
+            MailLanguage::De
+        );
+        assert_eq!(auto("Strassenlaterne Nr. 7 kaputt"), MailLanguage::De);
+        assert_eq!(
+            auto("Laterne Nr. 7"),
+            MailLanguage::De,
+            "no evidence: German"
+        );
+        assert_eq!(
+            auto("Sokak lambası bir haftadır yanmıyor"),
+            MailLanguage::De
+        );
+        // A German report quoting an English phrase stays German.
+        assert_eq!(
+            auto(
+                "Am Spielplatz steht ein Schild \"Keep off the grass\", das ist seit Wochen umgefallen und liegt im Weg."
+            ),
+            MailLanguage::De
+        );
+        assert_eq!(
+            ack_language(AckLanguage::De, "Hello, the lamp is broken"),
+            MailLanguage::De
+        );
+        assert_eq!(
+            ack_language(AckLanguage::En, "Die Laterne"),
+            MailLanguage::En
+        );
+    }
 }

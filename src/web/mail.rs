@@ -79,7 +79,11 @@ async fn reply(
         .inquiry(&case)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no inquiry {case}")))?;
-    let language = body.language.unwrap_or(state.config.mail.ack_language);
+    // Unless the clerk chooses, the reply frame speaks the citizen's language as the
+    // acknowledgement did.
+    let language = body
+        .language
+        .unwrap_or_else(|| notify::ack_language(state.config.mail.ack_language, &inquiry.text));
     let queued = notify::queue_reply(
         &state.store,
         &state.config.mail,

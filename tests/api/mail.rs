@@ -437,3 +437,49 @@ async fn a_case_number_in_the_subject_attaches_only_mail_from_the_case_sender() 
     );
     assert_eq!(inbound[1].outcome, "inquiry");
 }
+
+#[tokio::test]
+async fn the_acknowledgement_speaks_english_to_english_mail_and_german_otherwise() {
+    let sink = SmtpSink::start();
+    let app = mail_app(None, sink.port, true).await;
+    for (id, subject, body) in [
+        (
+            "en@example.org",
+            "Broken street lamp",
+            "Hello, the street lamp in front of my house has been broken for a week. Please fix it.",
+        ),
+        (
+            "de@example.org",
+            "Laterne",
+            "Die Straßenlaterne vor meinem Haus ist seit einer Woche dunkel.",
+        ),
+    ] {
+        anliegen::intake::commit_raw(
+            &app.state.store,
+            &citizen_mail(id, subject, body, None),
+            &Default::default(),
+            20_000,
+        )
+        .await
+        .unwrap();
+    }
+    let sent = eventually("both acknowledgements", 60, async || {
+        let sent = sink.messages();
+        (sent.len() == 2).then_some(sent)
+    })
+    .await;
+    let text_of = |reply_to: &str| {
+        let raw = sent
+            .iter()
+            .find(|m| header(m, "In-Reply-To").as_deref() == Some(reply_to))
+            .unwrap_or_else(|| panic!("no acknowledgement for {reply_to}"));
+        mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+            .unwrap()
+    };
+    let en = text_of("<en@example.org>");
+    assert!(en.contains("thank you for your message"), "{en}");
+    let de = text_of("<de@example.org>");
+    assert!(de.contains("vielen Dank für Ihre Nachricht"), "{de}");
+}
