@@ -94,6 +94,10 @@ enum Command {
         label_column: String,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
+        /// Use the texts as they are. By default they are redacted first, as the service
+        /// does before it learns from or routes a text.
+        #[arg(long)]
+        raw_text: bool,
     },
     /// Fetch or inspect the model.
     Model {
@@ -199,6 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             text_column,
             label_column,
             format,
+            raw_text,
         } => {
             let request = anliegen::triage::eval::EvalRequest {
                 train,
@@ -206,6 +211,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 text_column,
                 label_column,
                 params: config.triage.classifier_params(),
+                redact: !raw_text,
             };
             let store = Store::open(&config.database.url).await?;
             let embedder = app::start_embedder(&config).await?;

@@ -23,6 +23,8 @@ pub struct EvalRequest {
     pub text_column: String,
     pub label_column: String,
     pub params: ClassifierParams,
+    /// Redact the texts first, as the service does (`--raw-text` turns it off).
+    pub redact: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +48,8 @@ pub struct EvalResult {
     pub balance: f32,
     pub temperature: f32,
     pub train_seconds: f32,
+    /// Whether the texts were redacted first, as the service does.
+    pub redacted: bool,
     /// The same figures from the out-of-fold predictions on the training rows.
     pub cross_validation: Report,
 }
@@ -76,7 +80,10 @@ pub async fn evaluate(
         train.rows.extend(d.rows);
     }
     let test = dataset::load(&req.test, &req.text_column, &req.label_column)?;
-    evaluate_rows(train, test, req.params, embedder, store, progress).await
+    evaluate_rows(
+        train, test, req.params, req.redact, embedder, store, progress,
+    )
+    .await
 }
 
 /// Trains from scratch on `train` and evaluates on `test` (the CLI reads them from files,
@@ -85,11 +92,28 @@ pub async fn evaluate_rows(
     train: Dataset,
     test: Dataset,
     params: ClassifierParams,
+    redact: bool,
     embedder: &Embedder,
     store: &Store,
     progress: Progress<'_>,
 ) -> Result<EvalResult, EvalError> {
-    let (skipped_train, train) = (train.skipped, train.rows);
+    // By default measured as the service works: it learns from and routes redacted text.
+    let redacted = |rows: Vec<dataset::Row>| -> Vec<dataset::Row> {
+        if !redact {
+            return rows;
+        }
+        rows.into_iter()
+            .map(|r| dataset::Row {
+                text: crate::privacy::redact::redact(&r.text).text,
+                label: r.label,
+            })
+            .collect()
+    };
+    let (skipped_train, train) = (train.skipped, redacted(train.rows));
+    let test = Dataset {
+        skipped: test.skipped,
+        rows: redacted(test.rows),
+    };
     if train.is_empty() || test.rows.is_empty() {
         return Err(EvalError::Empty(
             "no labelled rows in the training or test data".into(),
@@ -181,6 +205,7 @@ pub async fn evaluate_rows(
         balance: classifier.balance,
         temperature: classifier.temperature,
         train_seconds,
+        redacted: redact,
         cross_validation: classifier.cross_validation.clone(),
         report,
     })
@@ -193,14 +218,19 @@ impl EvalResult {
         let mut s = String::new();
         let pct = |x: f32| format!("{:.1} %", x * 100.0);
         s += &format!(
-            "trained on {} rows ({} classes, {} skipped without label) in {:.1} s; tested on {} rows ({} skipped, {} with a label unseen in training)\n\n",
+            "trained on {} rows ({} classes, {} skipped without label) in {:.1} s; tested on {} rows ({} skipped, {} with a label unseen in training); {}\n\n",
             self.n_train,
             self.classes,
             self.skipped_train,
             self.train_seconds,
             self.n_test,
             self.skipped_test,
-            self.unseen_test_labels
+            self.unseen_test_labels,
+            if self.redacted {
+                "texts redacted first, as the service does"
+            } else {
+                "texts used as they are (--raw-text)"
+            }
         );
         let cv = &self.cross_validation;
         s += &format!(

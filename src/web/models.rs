@@ -65,6 +65,7 @@ async fn evaluate(
         dataset(body.train),
         dataset(body.test),
         state.config.triage.classifier_params(),
+        true,
         &engine.embedder,
         &state.store,
         &|_, _, _| {},

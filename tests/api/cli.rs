@@ -174,3 +174,110 @@ fn broken_catalogue_names_file_entry_and_problem() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("67 services"));
 }
+
+#[test]
+fn eval_command_reports_the_figures_as_json_and_as_a_table() {
+    let data = tempfile::tempdir().unwrap();
+    let env = [
+        ("ANLIEGEN__DATA__DIR", data.path().display().to_string()),
+        (
+            "ANLIEGEN__DATABASE__URL",
+            format!("sqlite://{}/a.db", data.path().display()),
+        ),
+    ];
+    let topics = [
+        ("licht", "Die Straßenlaterne {} ist dunkel"),
+        ("muell", "Sperrmüll liegt illegal am Waldweg {}"),
+        ("hund", "Frage zur Hundesteuer für Hund Nummer {}"),
+    ];
+    let mut train = String::from("id,text,category\n");
+    let mut test = String::from("text,category\n");
+    for i in 0..8 {
+        for (label, text) in topics {
+            train += &format!("{i},\"{}\",{label}\n", text.replace("{}", &i.to_string()));
+        }
+    }
+    for (label, text) in topics {
+        test += &format!("\"{}\",{label}\n", text.replace("{}", "neun"));
+    }
+    train += "99,\"ohne Kategorie\",\n";
+    let (train_path, test_path) = (
+        data.path().join("train.csv"),
+        data.path().join("test.jsonl"),
+    );
+    std::fs::write(&train_path, train).unwrap();
+    // The test file as JSON Lines: both formats are read.
+    let jsonl: String = test
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (text, label) = l.rsplit_once(',').unwrap();
+            format!(
+                "{}\n",
+                serde_json::json!({"text": text.trim_matches('"'), "category": label})
+            )
+        })
+        .collect();
+    std::fs::write(&test_path, jsonl).unwrap();
+    let (train_arg, test_arg) = (
+        train_path.display().to_string(),
+        test_path.display().to_string(),
+    );
+    let args = [
+        "eval", "--train", &train_arg, "--test", &test_arg, "--format", "json",
+    ];
+
+    let out = anliegen(&args, &env, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "accuracy",
+        "macro_f1",
+        "top3_accuracy",
+        "ece",
+        "coverage_at_95_precision",
+    ] {
+        let x = r[key].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&x), "{key}: {r}");
+    }
+    assert_eq!(
+        (r["n_test"].as_u64(), r["n_train"].as_u64()),
+        (Some(3), Some(24))
+    );
+    assert_eq!(r["skipped_train"], 1);
+    assert_eq!(r["accuracy"], 1.0, "three plainly different topics: {r}");
+    assert_eq!(r["redacted"], true);
+    assert!(stderr(&out).contains("training"), "progress on stderr");
+
+    let table = anliegen(&args[..5], &env, None);
+    assert!(table.status.success(), "{}", stderr(&table));
+    let table = String::from_utf8(table.stdout).unwrap();
+    for line in [
+        "accuracy",
+        "macro-F1",
+        "cross-validated on the training rows",
+        "texts redacted first",
+    ] {
+        assert!(table.contains(line), "{line}: {table}");
+    }
+
+    let missing = anliegen(
+        &[
+            "eval",
+            "--train",
+            &train_arg,
+            "--test",
+            &test_arg,
+            "--label-column",
+            "dept",
+        ],
+        &env,
+        None,
+    );
+    assert!(!missing.status.success());
+    let err = stderr(&missing);
+    assert!(
+        err.contains("no column 'dept'") && err.contains("category"),
+        "{err}"
+    );
+}
