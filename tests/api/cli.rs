@@ -9,7 +9,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::helpers::{model_dir, repo, shared};
+use crate::helpers::{assert_eval_figures, model_dir, repo, shared};
 
 fn anliegen(args: &[&str], env: &[(&str, String)], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_anliegen"));
@@ -230,16 +230,7 @@ fn eval_command_reports_the_figures_as_json_and_as_a_table() {
     let out = anliegen(&args, &env, None);
     assert!(out.status.success(), "{}", stderr(&out));
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
-    for key in [
-        "accuracy",
-        "macro_f1",
-        "top3_accuracy",
-        "ece",
-        "coverage_at_95_precision",
-    ] {
-        let x = r[key].as_f64().unwrap_or(-1.0);
-        assert!((0.0..=1.0).contains(&x), "{key}: {r}");
-    }
+    assert_eval_figures(&r);
     assert_eq!(
         (r["n_test"].as_u64(), r["n_train"].as_u64()),
         (Some(3), Some(24))

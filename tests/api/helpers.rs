@@ -156,3 +156,18 @@ pub async fn spawn_app() -> TestApp {
     app.start_engine().await;
     app
 }
+
+/// The figures every evaluation report carries (`anliegen eval`, the admin API), each a
+/// share between 0 and 1.
+pub fn assert_eval_figures(r: &serde_json::Value) {
+    for key in [
+        "accuracy",
+        "macro_f1",
+        "top3_accuracy",
+        "ece",
+        "coverage_at_95_precision",
+    ] {
+        let x = r[key].as_f64().unwrap_or(-1.0);
+        assert!((0.0..=1.0).contains(&x), "{key}: {r}");
+    }
+}

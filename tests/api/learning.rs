@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, assert_eval_figures, spawn_app, spawn_app_with};
 
 /// A ready server whose trained versions activate even with few labelled inquiries.
 async fn learning_app() -> TestApp {
@@ -286,15 +286,7 @@ async fn admins_evaluate_uploaded_labelled_rows_without_touching_the_active_vers
     assert_eq!(r["classes"], 3);
     // Three clearly different topics: the real model separates them.
     assert!(r["accuracy"].as_f64().unwrap() >= 5.0 / 6.0, "{r}");
-    for key in [
-        "macro_f1",
-        "top3_accuracy",
-        "ece",
-        "coverage_at_95_precision",
-    ] {
-        let x = r[key].as_f64().unwrap_or(-1.0);
-        assert!((0.0..=1.0).contains(&x), "{key}: {r}");
-    }
+    assert_eval_figures(&r);
     assert!(r["cross_validation"]["accuracy"].is_number(), "{r}");
     assert_eq!(r["per_class"].as_array().unwrap().len(), 3);
     let (_, after) = app.get("/api/v1/admin/models").await;
