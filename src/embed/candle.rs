@@ -14,7 +14,7 @@ use super::{EmbedError, Encoder, ModelError, ModelInfo, e5s1, fetch};
 use crate::config::{ModelConfig, ModelFormat};
 
 enum Network {
-    Bert(bert::BertModel),
+    Bert(super::bert::BertModel),
     XlmRoberta(xlm_roberta::XLMRobertaModel),
 }
 
@@ -125,7 +125,7 @@ impl CandleEncoder {
         let mask = Tensor::from_vec(mask, shape, &self.device)?;
         let types = ids.zeros_like()?;
         let hidden = match &self.network {
-            Network::Bert(m) => m.forward(&ids, &types, Some(&mask))?,
+            Network::Bert(m) => m.forward(&ids, &types, &mask)?,
             Network::XlmRoberta(m) => m.forward(&ids, &mask, &types, None, None, None)?,
         };
         mean_pool_normalise(&hidden, &mask)?.to_vec2()
@@ -239,7 +239,7 @@ fn load_e5s1(cfg: &ModelConfig, device: &Device) -> Result<(Network, ModelInfo),
         query_prefix: String::new(),
     };
     let vb = VarBuilder::from_tensors(container.tensors, DType::F32, device);
-    let model = bert::BertModel::load(vb, &config).map_err(|e| ModelError::Corrupt {
+    let model = super::bert::BertModel::load(vb, &config).map_err(|e| ModelError::Corrupt {
         path: display(&path),
         problem: e.to_string(),
     })?;
@@ -291,7 +291,7 @@ fn load_hf(cfg: &ModelConfig, device: &Device) -> Result<(Network, ModelInfo), M
         "bert" => {
             let c: bert::Config =
                 serde_json::from_value(raw).map_err(|e| unusable(&config_path, e.to_string()))?;
-            Network::Bert(bert::BertModel::load(vb, &c).map_err(corrupt)?)
+            Network::Bert(super::bert::BertModel::load(vb, &c).map_err(corrupt)?)
         }
         "xlm-roberta" => {
             let c: xlm_roberta::Config =

@@ -2,6 +2,7 @@
 //! implementation for the E5S1 container and Hugging Face directories, the dedicated model
 //! thread behind a bounded queue (`Embedder`), and fetching the default model.
 
+pub mod bert;
 pub mod candle;
 pub mod e5s1;
 pub mod fetch;
