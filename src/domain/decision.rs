@@ -54,6 +54,26 @@ pub struct RoutedService {
     pub leika: Option<String>,
 }
 
+impl From<&super::Department> for RoutedDepartment {
+    fn from(d: &super::Department) -> Self {
+        Self {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            mailbox: d.mailbox.clone(),
+        }
+    }
+}
+
+impl From<&super::Service> for RoutedService {
+    fn from(s: &super::Service) -> Self {
+        Self {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            leika: s.leika.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
     pub status: RouteStatus,

@@ -21,10 +21,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::{
     config::TriageConfig,
-    domain::{
-        Candidate, Catalogue, Decision, Evidence,
-        decision::{RoutedDepartment, RoutedService},
-    },
+    domain::{Candidate, Catalogue, Decision, Evidence},
     embed::{EmbedError, Embedder},
     index::{Filter, IndexError, VectorIndex},
     store::StoreError,
@@ -159,16 +156,8 @@ impl Router {
             .collect();
         Ok(Decision {
             status,
-            service: RoutedService {
-                id: service.id.clone(),
-                name: service.name.clone(),
-                leika: service.leika.clone(),
-            },
-            department: RoutedDepartment {
-                id: department.id.clone(),
-                name: department.name.clone(),
-                mailbox: department.mailbox.clone(),
-            },
+            service: service.into(),
+            department: department.into(),
             confidence: round3(best.probability),
             reason,
             candidates,

@@ -5,10 +5,7 @@
 use serde::Deserialize;
 
 use crate::{
-    domain::{
-        Candidate, Catalogue, Decision, RouteStatus,
-        decision::{RoutedDepartment, RoutedService},
-    },
+    domain::{Candidate, Catalogue, Decision, RouteStatus},
     privacy::redact::redact,
     store::{NewExample, Store, StoreError, StoredInquiry},
 };
@@ -67,16 +64,8 @@ pub async fn apply(
     let actor = review.actor.as_deref().unwrap_or("clerk");
     let decision = Decision {
         status: RouteStatus::Routed,
-        service: RoutedService {
-            id: service.id.clone(),
-            name: service.name.clone(),
-            leika: service.leika.clone(),
-        },
-        department: RoutedDepartment {
-            id: department.id.clone(),
-            name: department.name.clone(),
-            mailbox: department.mailbox.clone(),
-        },
+        service: service.into(),
+        department: department.into(),
         confidence: 1.0,
         calibrated: false,
         reason: match review.action {
