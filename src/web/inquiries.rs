@@ -120,13 +120,6 @@ async fn show(
     State(state): State<AppState>,
     Path(case): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let case: CaseNumber = case
-        .parse()
-        .map_err(|e: crate::domain::case::InvalidCaseNumber| ApiError::NotFound(e.to_string()))?;
-    let inquiry = state
-        .store
-        .inquiry(&case)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no inquiry {case}")))?;
+    let (_, inquiry) = state.inquiry(&case).await?;
     Ok(Json(inquiry))
 }

@@ -36,6 +36,26 @@ pub struct AppState {
     pub pipeline: Pipeline,
 }
 
+impl AppState {
+    /// The inquiry behind a case number from a URL; a malformed or unknown number is a 404.
+    pub(crate) async fn inquiry(
+        &self,
+        case: &str,
+    ) -> Result<(crate::domain::CaseNumber, crate::store::StoredInquiry), ApiError> {
+        let case: crate::domain::CaseNumber =
+            case.parse()
+                .map_err(|e: crate::domain::case::InvalidCaseNumber| {
+                    ApiError::NotFound(e.to_string())
+                })?;
+        let inquiry = self
+            .store
+            .inquiry(&case)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no inquiry {case}")))?;
+        Ok((case, inquiry))
+    }
+}
+
 pub fn router(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
     Router::new()

@@ -18,7 +18,6 @@ use super::{
 };
 use crate::{
     app::Engine,
-    domain::CaseNumber,
     store::Rollback,
     triage::{
         dataset::Dataset,
@@ -105,14 +104,7 @@ async fn review(
     ApiJson(body): ApiJson<Review>,
 ) -> Result<impl IntoResponse, ApiError> {
     let engine = engine(&state)?;
-    let case: CaseNumber = case
-        .parse()
-        .map_err(|e: crate::domain::case::InvalidCaseNumber| ApiError::NotFound(e.to_string()))?;
-    let inquiry = state
-        .store
-        .inquiry(&case)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no inquiry {case}")))?;
+    let (case, inquiry) = state.inquiry(&case).await?;
     let decision = review::apply(&state.store, engine.router.catalogue(), &inquiry, &body)
         .await
         .map_err(|e| match e {
