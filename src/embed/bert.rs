@@ -222,8 +222,8 @@ impl BertModel {
     pub fn forward(&self, ids: &Tensor, types: &Tensor, mask: &Tensor) -> Result<Tensor> {
         let mut x = self.embeddings.forward(ids, types)?;
         // Padding gets a large negative score before the softmax.
-        let mask = ((mask.to_dtype(x.dtype())?.ones_like()? - mask.to_dtype(x.dtype())?)?
-            * f32::MIN as f64)?
+        let mask = mask.to_dtype(x.dtype())?;
+        let mask = ((mask.ones_like()? - &mask)? * f32::MIN as f64)?
             .unsqueeze(1)?
             .unsqueeze(1)?;
         for layer in &self.layers {
