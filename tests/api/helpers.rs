@@ -171,3 +171,12 @@ pub fn assert_eval_figures(r: &serde_json::Value) {
         assert!((0.0..=1.0).contains(&x), "{key}: {r}");
     }
 }
+
+/// A port on 127.0.0.1 that was free a moment ago, for servers the tests start.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

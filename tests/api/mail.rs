@@ -196,7 +196,7 @@ async fn auto_replies_and_bounces_are_recorded_not_triaged() {
 
 #[tokio::test]
 async fn clerk_reply_waits_in_the_outbox_while_the_relay_is_down_and_is_sent_once() {
-    let mut sink = SmtpSink::stopped(crate::mailservers::free_port());
+    let mut sink = SmtpSink::stopped(crate::helpers::free_port());
     let app = mail_app(None, sink.port, false).await;
     let raw = citizen_mail(
         "q@example.org",
@@ -383,7 +383,7 @@ async fn killing_the_server_between_fetch_and_commit_loses_and_duplicates_nothin
 
 #[tokio::test]
 async fn a_case_number_in_the_subject_attaches_only_mail_from_the_case_sender() {
-    let sink = SmtpSink::stopped(crate::mailservers::free_port());
+    let sink = SmtpSink::stopped(crate::helpers::free_port());
     let app = mail_app(None, sink.port, false).await;
     let store = &app.state.store;
     let commit = async |raw: Vec<u8>| {

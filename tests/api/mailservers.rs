@@ -10,16 +10,10 @@ use std::{
     time::Duration,
 };
 
+use crate::helpers::free_port;
+
 pub const USER: &str = "buergerservice";
 pub const PASSWORD: &str = "geheim";
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn wait_for_port(port: u16, what: &str, log: &Path) {
     for _ in 0..100 {

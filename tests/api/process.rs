@@ -11,20 +11,12 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::helpers::{model_dir, repo};
+use crate::helpers::{free_port, model_dir, repo};
 
 pub struct Anliegen {
     child: Child,
     pub base: String,
     pub log: PathBuf,
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Anliegen {
