@@ -25,6 +25,8 @@ pub enum StartError {
     #[error(transparent)]
     Catalogue(#[from] CatalogueError),
     #[error(transparent)]
+    CatalogueVersion(#[from] crate::catalogue::versions::VersionError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Index(#[from] IndexError),
@@ -90,9 +92,12 @@ impl Engine {
         index: Arc<dyn VectorIndex>,
         embedder: Embedder,
     ) -> Result<Self, StartError> {
-        let catalogue = Arc::new(Catalogue::load(&config.catalogue.path)?);
+        let (version, catalogue) =
+            crate::catalogue::versions::current(store, &config.catalogue.path).await?;
+        let catalogue = Arc::new(catalogue);
         let vectors = catalogue_index::sync(&catalogue, &embedder, index.as_ref(), store).await?;
         tracing::info!(
+            version,
             services = catalogue.services.len(),
             departments = catalogue.departments.len(),
             rebuilt = vectors.rebuilt,
@@ -104,7 +109,7 @@ impl Engine {
             min_confidence: config.triage.min_confidence,
             candidates: config.triage.candidates,
         });
-        let scorer = match active_scorer(store, &fallback).await {
+        let scorer = match active_scorer(store, &catalogue, &fallback).await {
             Ok(scorer) => scorer,
             Err(TriageError::Model(problem)) => {
                 tracing::warn!(%problem, "falling back to catalogue similarity");
@@ -178,30 +183,42 @@ impl Engine {
     }
 
     /// Routes with a stored version from now on (roll back or forward); false if unknown.
+    /// A version that does not fit the catalogue is refused and the one before stays active.
     pub async fn activate(&self, store: &Store, version: i64) -> Result<bool, TriageError> {
+        let previous = store.active_model_version().await?;
         if !store.activate_model(version).await? {
             return Ok(false);
         }
-        self.reload(store).await?;
+        if let Err(e) = self.reload(store).await {
+            if let Some(p) = previous.filter(|&p| p != version) {
+                store.activate_model(p).await?;
+            }
+            return Err(e);
+        }
         Ok(true)
     }
 
     /// Re-reads the active version from the store (another process may have changed it).
     pub async fn reload(&self, store: &Store) -> Result<(), TriageError> {
         self.router
-            .set_scorer(active_scorer(store, &self.fallback).await?);
+            .set_scorer(active_scorer(store, self.router.catalogue(), &self.fallback).await?);
         Ok(())
     }
 }
 
-/// The active trained version's scorer, or `fallback` when no version is active.
+/// The active trained version's scorer, or `fallback` when no version is active. A version
+/// trained for services the catalogue no longer has is refused.
 async fn active_scorer(
     store: &Store,
+    catalogue: &Catalogue,
     fallback: &Arc<dyn Scorer>,
 ) -> Result<Arc<dyn Scorer>, TriageError> {
     Ok(match store.active_model().await? {
         Some((version, bytes)) => {
-            Arc::new(LearnedScorer::from_bytes(&bytes, version).map_err(TriageError::Model)?)
+            let scorer = LearnedScorer::from_bytes(&bytes, version).map_err(TriageError::Model)?;
+            catalogue_index::check_classes(&scorer.classifier.labels, catalogue, version)
+                .map_err(TriageError::Model)?;
+            Arc::new(scorer)
         }
         None => fallback.clone(),
     })

@@ -4,6 +4,7 @@
 //! confidence and evidence.
 
 pub mod app;
+pub mod catalogue;
 pub mod config;
 pub mod domain;
 pub mod embed;

@@ -71,7 +71,7 @@ enum Command {
         #[command(subcommand)]
         action: ModelAction,
     },
-    /// Validate a service catalogue.
+    /// Check, import, version and compare service catalogues.
     Catalogue {
         #[command(subcommand)]
         action: CatalogueAction,
@@ -117,6 +117,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::train(&config, args).await,
         Command::Eval(args) => train::eval(&config, args).await,
         Command::Model { action } => cli::model::run(&config, action).await,
-        Command::Catalogue { action } => cli::catalogue::run(&config, action),
+        Command::Catalogue { action } => cli::catalogue::run(&config, action).await,
     }
 }

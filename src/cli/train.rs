@@ -26,8 +26,20 @@ pub struct TrainArgs {
 #[derive(Args)]
 pub struct EvalArgs {
     /// Training file (CSV with header, or JSON Lines); repeat for several.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "catalogue")]
     train: Vec<PathBuf>,
+    /// Zero-shot: evaluate the untrained router on this catalogue instead of training.
+    #[arg(long, conflicts_with = "train")]
+    catalogue: Option<PathBuf>,
+    /// Format of `--catalogue` (dldb, xzufi, leika, toml).
+    #[arg(long, default_value = "toml", requires = "catalogue")]
+    catalogue_format: String,
+    /// DLDB locations file for `--catalogue`.
+    #[arg(long, requires = "catalogue")]
+    locations: Option<PathBuf>,
+    /// Mapping file for `--catalogue`.
+    #[arg(long, requires = "catalogue")]
+    mapping: Option<PathBuf>,
     /// Test file in the same format.
     #[arg(long)]
     test: PathBuf,
@@ -45,7 +57,8 @@ pub struct EvalArgs {
 
 pub async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
     let store = open_store(config).await?;
-    let catalogue = Catalogue::load(&config.catalogue.path)?;
+    let (_, catalogue) =
+        anliegen::catalogue::versions::current(&store, &config.catalogue.path).await?;
     if let Some(path) = &args.data {
         import_examples(
             &store,
@@ -145,6 +158,9 @@ async fn import_examples(
 }
 
 pub async fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.catalogue {
+        return zero_shot(config, &args, path).await;
+    }
     let request = triage::eval::EvalRequest {
         train: args.train,
         test: args.test,
@@ -156,6 +172,47 @@ pub async fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
     let store = open_store(config).await?;
     let embedder = app::start_embedder(config).await?;
     let result = triage::eval::evaluate(&request, &embedder, &store, &progress_bar).await?;
+    match args.format {
+        OutputFormat::Json => println!("{}", serde_json::to_string(&result)?),
+        OutputFormat::Table => print!("{}", result.table()),
+    }
+    Ok(())
+}
+
+/// `eval --catalogue`: the untrained router on the catalogue's own texts.
+async fn zero_shot(config: &Config, args: &EvalArgs, path: &Path) -> anyhow::Result<()> {
+    let format = anliegen::catalogue::Format::parse(&args.catalogue_format).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--catalogue-format '{}' is not one of dldb, xzufi, leika, toml",
+            args.catalogue_format
+        )
+    })?;
+    let input = |p: &Path| -> anyhow::Result<anliegen::catalogue::Input> {
+        Ok(anliegen::catalogue::Input {
+            name: p.display().to_string(),
+            text: std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", p.display()))?,
+        })
+    };
+    let catalogue = anliegen::catalogue::import(&anliegen::catalogue::ImportRequest {
+        format,
+        files: vec![input(path)?],
+        locations: args.locations.as_deref().map(input).transpose()?,
+        mapping: args.mapping.as_deref().map(input).transpose()?,
+    })?
+    .catalogue;
+    let test = triage::dataset::load(&args.test, &args.text_column, &args.label_column)?;
+    let store = open_store(config).await?;
+    let embedder = app::start_embedder(config).await?;
+    let params = triage::zero_shot::ZeroShotParams {
+        neighbours: config.triage.neighbours,
+        temperature: config.triage.temperature,
+        candidates: config.triage.candidates,
+        redact: !args.raw_text,
+    };
+    let result =
+        triage::zero_shot::evaluate(&catalogue, test, params, &embedder, &store, &progress_bar)
+            .await?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string(&result)?),
         OutputFormat::Table => print!("{}", result.table()),

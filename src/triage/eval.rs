@@ -226,11 +226,7 @@ impl EvalResult {
             self.n_test,
             self.skipped_test,
             self.unseen_test_labels,
-            if self.redacted {
-                "texts redacted first, as the service does"
-            } else {
-                "texts used as they are (--raw-text)"
-            }
+            super::metrics::texts_note(self.redacted)
         );
         let cv = &self.cross_validation;
         s += &format!(
@@ -280,21 +276,7 @@ impl EvalResult {
             self.balance,
             self.temperature
         );
-        s += &format!(
-            "{:<60} {:>9} {:>7} {:>6} {:>8}\n",
-            "class", "precision", "recall", "F1", "support"
-        );
-        for c in &r.per_class {
-            let label: String = c.label.chars().take(60).collect();
-            s += &format!(
-                "{label:<60} {:>9.3} {:>7.3} {:>6.3} {:>8}\n",
-                c.precision, c.recall, c.f1, c.support
-            );
-        }
-        s += "\nmost confused (truth → predicted):\n";
-        for c in &r.confused {
-            s += &format!("{:>5}  {} → {}\n", c.count, c.truth, c.predicted);
-        }
+        s += &r.class_table();
         s
     }
 }

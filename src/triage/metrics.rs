@@ -143,6 +143,38 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Per-class precision/recall/F1 and the most confused pairs, as printed by the evals.
+    pub fn class_table(&self) -> String {
+        let mut s = String::new();
+        s += &format!(
+            "{:<60} {:>9} {:>7} {:>6} {:>8}\n",
+            "class", "precision", "recall", "F1", "support"
+        );
+        for c in &self.per_class {
+            let label: String = c.label.chars().take(60).collect();
+            s += &format!(
+                "{label:<60} {:>9.3} {:>7.3} {:>6.3} {:>8}\n",
+                c.precision, c.recall, c.f1, c.support
+            );
+        }
+        s += "\nmost confused (truth → predicted):\n";
+        for c in &self.confused {
+            s += &format!("{:>5}  {} → {}\n", c.count, c.truth, c.predicted);
+        }
+        s
+    }
+}
+
+/// How the evaluated texts were prepared, for the reports' first line.
+pub fn texts_note(redacted: bool) -> &'static str {
+    if redacted {
+        "texts redacted first, as the service does"
+    } else {
+        "texts used as they are (--raw-text)"
+    }
+}
+
 fn ratio(a: usize, b: usize) -> f32 {
     if b == 0 { 0.0 } else { a as f32 / b as f32 }
 }

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod review;
 pub mod scoring;
 pub mod training;
+pub mod zero_shot;
 
 use std::sync::{Arc, RwLock};
 

@@ -93,6 +93,8 @@ impl From<TriageError> for ApiError {
     fn from(e: TriageError) -> Self {
         match e {
             TriageError::Embed(EmbedError::Overloaded) => Self::Overloaded,
+            // A model version that cannot serve the catalogue: the message says why and what to do.
+            TriageError::Model(problem) => Self::Conflict(problem),
             other => Self::Internal(other.to_string()),
         }
     }

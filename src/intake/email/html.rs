@@ -12,7 +12,7 @@ use super::text;
 /// Converts an HTML document or fragment to text. Block elements become line breaks,
 /// list items `- `, `<blockquote>` content `> `-prefixed (so that the quote stripper treats
 /// quoted history in HTML mails like quoted plain text), links keep their text.
-pub(super) fn html_to_text(html: &str) -> String {
+pub fn html_to_text(html: &str) -> String {
     let normalized = text::normalize(html);
     let (out, hiding_failed) = convert(&normalized, true);
     // Hiding `display:none` protects against invisible text (preheaders, prompt injection),

@@ -23,6 +23,8 @@ mod signature;
 mod text;
 
 pub use headers::case_number_in_subject;
+/// HTML → readable text; also turns the HTML of imported catalogue descriptions into text.
+pub use html::html_to_text;
 
 use mail_parser::MessageParser;
 use serde::Serialize;
