@@ -248,6 +248,19 @@ mod tests {
     }
 
     #[test]
+    fn a_model_of_services_that_left_the_catalogue_is_refused() {
+        let c = Catalogue::parse(DEMO, "demo").unwrap();
+        let mut labels: Vec<String> = c.services.iter().map(|s| s.id.clone()).collect();
+        assert!(check_classes(&labels, &c, 1).is_ok());
+        labels.push("abgeschafft".into());
+        let problem = check_classes(&labels, &c, 7).unwrap_err();
+        assert!(
+            problem.starts_with("model version 7 was trained for 1 service(s) that are no longer in the catalogue (abgeschafft)"),
+            "{problem}"
+        );
+    }
+
+    #[test]
     fn long_descriptions_become_passages_short_ones_do_not() {
         assert_eq!(passages("Kurz.", 400), vec!["Kurz."]);
         let long = format!("{}\n\n{}", "Satz eins. ".repeat(30), "Zweiter Absatz.");

@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit;
+mod catalogue;
 mod cli;
 mod crash;
 mod errors;
