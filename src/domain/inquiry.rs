@@ -1,6 +1,9 @@
-//! What a citizen sent: validated text and the channel it came through.
+//! What a citizen sent: validated text, the channel it came through, and where its case
+//! stands.
 
 use serde::{Deserialize, Serialize};
+
+use super::RouteStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -26,6 +29,43 @@ impl Channel {
         [Channel::Api, Channel::Web, Channel::Email, Channel::Open311]
             .into_iter()
             .find(|c| c.as_str() == s)
+    }
+}
+
+/// Where an inquiry stands: waiting for the pipeline, decided (routed or in review), or
+/// given up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InquiryStatus {
+    Received,
+    Routed,
+    Review,
+    Failed,
+}
+
+impl InquiryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Routed => "routed",
+            Self::Review => "review",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Received, Self::Routed, Self::Review, Self::Failed]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+impl From<RouteStatus> for InquiryStatus {
+    fn from(s: RouteStatus) -> Self {
+        match s {
+            RouteStatus::Routed => Self::Routed,
+            RouteStatus::Review => Self::Review,
+        }
     }
 }
 
@@ -105,5 +145,18 @@ mod tests {
             assert_eq!(Channel::parse(c.as_str()), Some(c));
         }
         assert_eq!(Channel::parse("fax"), None);
+    }
+
+    #[test]
+    fn status_names_round_trip() {
+        for s in [
+            InquiryStatus::Received,
+            InquiryStatus::Routed,
+            InquiryStatus::Review,
+            InquiryStatus::Failed,
+        ] {
+            assert_eq!(InquiryStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(InquiryStatus::parse("closed"), None);
     }
 }

@@ -1,12 +1,15 @@
-//! Pure domain types: the service catalogue, case numbers, inquiries and routing decisions.
+//! Pure domain types: the service catalogue, case numbers, inquiries, routing decisions and
+//! the mail anliegen sends.
 //! Nothing here performs IO beyond reading the catalogue text it is handed.
 
 pub mod case;
 pub mod catalogue;
 pub mod decision;
 pub mod inquiry;
+pub mod outbound;
 
 pub use case::CaseNumber;
 pub use catalogue::{Catalogue, CatalogueError, Department, Service};
 pub use decision::{Candidate, Decision, Evidence, EvidenceKind, RouteStatus};
-pub use inquiry::{Channel, InquiryText};
+pub use inquiry::{Channel, InquiryStatus, InquiryText};
+pub use outbound::{Outbound, OutboundKind};

@@ -16,9 +16,10 @@ use tokio::{
 use crate::{
     app::Engine,
     config::{Config, PipelineConfig, RetentionConfig},
+    domain::InquiryStatus,
     index::IndexError,
     privacy::redact::redact,
-    store::{InquiryStatus, Job, JobKind, Store, StoreError, StoredInquiry, TriageOutcome},
+    store::{Job, JobKind, Store, StoreError, StoredInquiry, TriageOutcome},
     triage::TriageError,
 };
 

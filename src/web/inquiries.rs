@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, AppState, json::ApiJson};
 use crate::{
-    domain::{CaseNumber, Channel, Decision, InquiryText, inquiry::InvalidText},
-    store::{InquiryStatus, NewInquiry, StoredInquiry},
+    domain::{CaseNumber, Channel, Decision, InquiryStatus, InquiryText, inquiry::InvalidText},
+    store::{NewInquiry, StoredInquiry},
 };
 
 /// Longest accepted sender address.
