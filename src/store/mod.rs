@@ -16,7 +16,6 @@ pub use progress::TriageOutcome;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Utc};
-use serde::Serialize;
 use sqlx::{
     AnyPool, Executor, Row,
     any::{AnyPoolOptions, AnyRow},
@@ -51,9 +50,9 @@ pub struct NewInquiry {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An inquiry as stored: the row of table `inquiries` with its current decision.
+#[derive(Debug, Clone)]
 pub struct StoredInquiry {
-    #[serde(skip)]
     pub id: i64,
     pub case_number: CaseNumber,
     pub received_at: DateTime<Utc>,

@@ -116,10 +116,37 @@ fn summary(i: &StoredInquiry) -> Summary<'_> {
     }
 }
 
+/// The whole inquiry as staff see it. The API's own type, so a new column in the store does
+/// not change the public contract.
+#[derive(Serialize)]
+struct InquiryView<'a> {
+    case_number: CaseNumber,
+    received_at: DateTime<Utc>,
+    channel: Channel,
+    sender: &'a Option<String>,
+    text: &'a str,
+    status: InquiryStatus,
+    decision: &'a Option<Decision>,
+}
+
+impl<'a> From<&'a StoredInquiry> for InquiryView<'a> {
+    fn from(i: &'a StoredInquiry) -> Self {
+        Self {
+            case_number: i.case_number,
+            received_at: i.received_at,
+            channel: i.channel,
+            sender: &i.sender,
+            text: &i.text,
+            status: i.status,
+            decision: &i.decision,
+        }
+    }
+}
+
 async fn show(
     State(state): State<AppState>,
     Path(case): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (_, inquiry) = state.inquiry(&case).await?;
-    Ok(Json(inquiry))
+    Ok(Json(InquiryView::from(&inquiry)).into_response())
 }

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     app::Engine,
-    store::Rollback,
+    store::{ModelVersion, Rollback},
     triage::{
         dataset::Dataset,
         eval::{self, EvalError},
@@ -120,10 +120,39 @@ async fn review(
     ))
 }
 
+/// A model version as the API shows it, with its cross-validation figures.
+#[derive(serde::Serialize)]
+struct VersionView {
+    version: i64,
+    created_at: String,
+    examples: i64,
+    embedder: String,
+    active: bool,
+    metrics: serde_json::Value,
+}
+
+impl From<ModelVersion> for VersionView {
+    fn from(v: ModelVersion) -> Self {
+        Self {
+            version: v.version,
+            created_at: v.created_at,
+            examples: v.examples,
+            embedder: v.embedder,
+            active: v.active,
+            metrics: v.metrics,
+        }
+    }
+}
+
 async fn list(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(
-        json!({"versions": state.store.model_versions().await?}),
-    ))
+    let versions: Vec<VersionView> = state
+        .store
+        .model_versions()
+        .await?
+        .into_iter()
+        .map(VersionView::from)
+        .collect();
+    Ok(Json(json!({ "versions": versions })))
 }
 
 async fn show(
@@ -137,7 +166,7 @@ async fn show(
         .into_iter()
         .find(|v| v.version == version)
         .ok_or_else(|| ApiError::NotFound(format!("no model version {version}")))?;
-    Ok(Json(v))
+    Ok(Json(VersionView::from(v)))
 }
 
 /// Trains a new version now (activated once enough labelled inquiries exist). Training
