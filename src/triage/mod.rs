@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod eval;
 pub mod features;
 pub mod learned;
+pub mod learning;
 pub mod linear;
 pub mod metrics;
 pub mod review;
@@ -28,6 +29,7 @@ use crate::{
 };
 
 pub use catalogue_index::CATALOGUE_COLLECTION;
+pub use learning::{Evaluator, Learner, ModelAdmin};
 pub use scoring::{CatalogueSimilarity, Query, Scorer, ServiceScore, Verdict};
 
 #[derive(Debug, thiserror::Error)]

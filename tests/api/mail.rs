@@ -51,7 +51,10 @@ async fn mail_app(imap: Option<&Dovecot>, smtp_port: u16, engine: bool) -> TestA
         app.start_engine().await;
     }
     // The tasks live as long as the test's runtime.
-    drop(anliegen::web::mail::spawn_mail(&app.state).expect("mail starts"));
+    drop(
+        anliegen::app::spawn_mail(&app.state.config, &app.state.store, &app.state.pipeline)
+            .expect("mail starts"),
+    );
     app
 }
 

@@ -1,5 +1,9 @@
 //! `/api/v1/inquiries`: accept a citizen's inquiry (committed with its triage job before the
-//! response), wait briefly for the pipeline's decision, and look it up by case number.
+//! response), wait briefly for the pipeline's decision, and look it up by case number. The
+//! clerk's actions on one inquiry live beside it: `review` and `reply`.
+
+mod reply;
+mod review;
 
 use axum::{
     Json, Router,
@@ -24,6 +28,16 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/inquiries", post(create))
         .route("/inquiries/{case}", get(show))
+        .route("/inquiries/{case}/review", post(review::review))
+        .route("/inquiries/{case}/reply", post(reply::reply))
+}
+
+/// Inquiry or reply text checked against `server.max_text_chars`.
+fn parse_text(raw: &str, state: &AppState) -> Result<InquiryText, ApiError> {
+    InquiryText::parse(raw, state.config.server.max_text_chars).map_err(|e| match e {
+        InvalidText::Empty => ApiError::EmptyText,
+        InvalidText::TooLong { .. } => ApiError::TextTooLong(e.to_string()),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,13 +54,7 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateInquiry>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let text =
-        InquiryText::parse(&body.text, state.config.server.max_text_chars).map_err(
-            |e| match e {
-                InvalidText::Empty => ApiError::EmptyText,
-                InvalidText::TooLong { .. } => ApiError::TextTooLong(e.to_string()),
-            },
-        )?;
+    let text = parse_text(&body.text, &state)?;
     let channel = match body.channel.as_deref() {
         None => Channel::Api,
         Some(c) => Channel::parse(c).ok_or_else(|| {
@@ -77,7 +85,7 @@ async fn create(
             text: text.into_string(),
         })
         .await?;
-    if state.engine.get().is_none() {
+    if state.ready().is_err() {
         return Ok(accepted_for_later(inquiry));
     }
     state.pipeline.nudge();
