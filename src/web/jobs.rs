@@ -3,13 +3,16 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::State,
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState};
+use super::{
+    ApiError, AppState,
+    extract::{ApiPath, ApiQuery},
+};
 use crate::store::{Job, JobState};
 
 /// Most jobs listed at once.
@@ -30,7 +33,7 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let filter = match q.state.as_deref() {
         None => None,
@@ -90,7 +93,7 @@ impl From<&Job> for JobView {
 
 async fn retry(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id
         .parse()

@@ -3,14 +3,14 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     response::IntoResponse,
     routing::{get, post},
 };
 use serde::Serialize;
 use serde_json::json;
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, extract::ApiPath};
 use crate::store::{ModelVersion, Rollback};
 
 pub fn router() -> Router<AppState> {
@@ -59,7 +59,7 @@ async fn list(State(state): State<AppState>) -> Result<impl IntoResponse, ApiErr
 
 async fn show(
     State(state): State<AppState>,
-    Path(version): Path<i64>,
+    ApiPath(version): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
     let v = state
         .store
@@ -85,7 +85,7 @@ async fn train(State(state): State<AppState>) -> Result<impl IntoResponse, ApiEr
 
 async fn activate(
     State(state): State<AppState>,
-    Path(version): Path<i64>,
+    ApiPath(version): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
     if !state.ready()?.models.activate(version).await? {
         return Err(ApiError::NotFound(format!("no model version {version}")));

@@ -7,7 +7,7 @@ mod review;
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     routing::{get, post},
@@ -15,7 +15,10 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, json::ApiJson};
+use super::{
+    ApiError, AppState,
+    extract::{ApiJson, ApiPath},
+};
 use crate::{
     domain::{CaseNumber, Channel, Decision, InquiryStatus, InquiryText, inquiry::InvalidText},
     store::{NewInquiry, StoredInquiry},
@@ -153,7 +156,7 @@ impl<'a> From<&'a StoredInquiry> for InquiryView<'a> {
 
 async fn show(
     State(state): State<AppState>,
-    Path(case): Path<String>,
+    ApiPath(case): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (_, inquiry) = state.inquiry(&case).await?;
     Ok(Json(InquiryView::from(&inquiry)).into_response())

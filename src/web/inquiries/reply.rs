@@ -1,12 +1,7 @@
 //! `POST /api/v1/inquiries/{case}/reply`: queues a clerk's approved reply to the citizen,
 //! threaded onto the case's latest mail; the outbox worker delivers it.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-    response::IntoResponse,
-};
+use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -14,7 +9,10 @@ use super::parse_text;
 use crate::{
     config::MailLanguage,
     outbound::notify,
-    web::{ApiError, AppState, json::ApiJson},
+    web::{
+        ApiError, AppState,
+        extract::{ApiJson, ApiPath},
+    },
 };
 
 #[derive(Debug, Deserialize)]
@@ -27,7 +25,7 @@ pub(super) struct ReplyBody {
 
 pub(super) async fn reply(
     State(state): State<AppState>,
-    Path(case): Path<String>,
+    ApiPath(case): ApiPath<String>,
     ApiJson(body): ApiJson<ReplyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let text = parse_text(&body.text, &state)?;

@@ -2,21 +2,20 @@
 //! clerk's word becomes the current decision and a training example; retraining is
 //! scheduled in the background.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    response::IntoResponse,
-};
+use axum::{Json, extract::State, response::IntoResponse};
 use serde_json::json;
 
 use crate::{
     triage::review::{self, Review, ReviewError},
-    web::{ApiError, AppState, json::ApiJson},
+    web::{
+        ApiError, AppState,
+        extract::{ApiJson, ApiPath},
+    },
 };
 
 pub(super) async fn review(
     State(state): State<AppState>,
-    Path(case): Path<String>,
+    ApiPath(case): ApiPath<String>,
     ApiJson(body): ApiJson<Review>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ready = state.ready()?;
