@@ -9,4 +9,4 @@ pub mod inquiry;
 pub use case::CaseNumber;
 pub use catalogue::{Catalogue, CatalogueError, Department, Service};
 pub use decision::{Candidate, Decision, Evidence, EvidenceKind, RouteStatus};
-pub use inquiry::{Channel, InquiryText};
+pub use inquiry::{Channel, InquiryText, Sender};
