@@ -16,6 +16,7 @@ use tokio::{
 use crate::{
     app::Engine,
     config::{Config, PipelineConfig, RetentionConfig},
+    domain::inquiry::model_text,
     index::IndexError,
     privacy::redact::redact,
     store::{InquiryStatus, Job, JobKind, Store, StoreError, StoredInquiry, TriageOutcome},
@@ -40,6 +41,8 @@ pub struct Pipeline {
 
 struct Inner {
     config: PipelineConfig,
+    /// Redaction and routing read this many characters of a longer (mailed) text.
+    max_model_chars: usize,
     retention: RetentionConfig,
     /// Wakes an idle worker when this process queued a job.
     wake: Notify,
@@ -55,6 +58,7 @@ impl Pipeline {
         Self {
             inner: Arc::new(Inner {
                 config: config.pipeline.clone(),
+                max_model_chars: config.server.max_text_chars,
                 retention: config.retention.clone(),
                 wake: Notify::new(),
                 finished: broadcast::channel(1024).0,
@@ -218,7 +222,7 @@ impl Pipeline {
             store.complete_job(job).await?;
             return Ok(());
         };
-        let redacted = redact(&inquiry.text);
+        let redacted = redact(model_text(&inquiry.text, self.inner.max_model_chars));
         store.set_redacted_text(inquiry.id, &redacted.text).await?;
         let decision = engine.router.route(&redacted.text).await?;
         // Queued before the decision commits, so a crash in between cannot lose the
