@@ -20,12 +20,11 @@ use super::{
     extract::{ApiJson, ApiPath},
 };
 use crate::{
-    domain::{CaseNumber, Channel, Decision, InquiryStatus, InquiryText, inquiry::InvalidText},
+    domain::{
+        CaseNumber, Channel, Decision, InquiryStatus, InquiryText, Sender, inquiry::InvalidText,
+    },
     store::{NewInquiry, StoredInquiry},
 };
-
-/// Longest accepted sender address.
-const MAX_SENDER: usize = 320;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,18 +65,10 @@ async fn create(
             ))
         })?,
     };
-    let sender = body
-        .sender
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    if sender
-        .as_ref()
-        .is_some_and(|s| s.chars().count() > MAX_SENDER)
-    {
-        return Err(ApiError::InvalidField(format!(
-            "sender is longer than {MAX_SENDER} characters"
-        )));
-    }
+    let sender = match body.sender.as_deref().map(Sender::parse).transpose() {
+        Ok(sender) => sender.flatten().map(Sender::into_string),
+        Err(e) => return Err(ApiError::InvalidField(e.to_string())),
+    };
     // Subscribed before the job exists, so a decision made at once is not missed.
     let finished = state.pipeline.subscribe();
     let inquiry = state
