@@ -120,20 +120,6 @@ pub struct TriageConfig {
     pub min_labelled_examples: usize,
 }
 
-impl TriageConfig {
-    pub fn classifier_params(&self) -> crate::triage::classifier::ClassifierParams {
-        let mut p = crate::triage::classifier::ClassifierParams {
-            k: self.knn_neighbours,
-            folds: self.folds,
-            max_misroute_rate: self.max_misroute_rate,
-            coverage: self.coverage,
-            ..Default::default()
-        };
-        p.linear.epochs = self.epochs;
-        p
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineConfig {

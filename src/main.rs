@@ -107,7 +107,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     init_logging(&config);
     match cli.command {
-        Command::Serve => anliegen::web::serve(config).await,
+        Command::Serve => Ok(anliegen::app::serve(config).await?),
         Command::Ingest { path } => cli::ingest::run(&config, &path).await,
         Command::Worker => ops::worker(config).await,
         Command::Audit { action } => ops::audit(&config, action).await,

@@ -38,8 +38,9 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     let embedder = app::start_embedder(&config).await?;
     let engine = app::Engine::start(&config, &store, index, embedder).await?;
     tracing::info!("ready");
+    tokio::spawn(engine.learner.follow_active_version());
     Pipeline::new(&config)
-        .run(store, std::sync::Arc::new(engine))
+        .run(store, engine.router, engine.index)
         .await;
     Ok(())
 }

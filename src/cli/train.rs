@@ -8,7 +8,13 @@ use std::{
 
 use clap::Args;
 
-use anliegen::{app, config::Config, domain::Catalogue, store::NewExample, triage};
+use anliegen::{
+    app,
+    config::Config,
+    domain::Catalogue,
+    store::NewExample,
+    triage::{self, classifier::ClassifierParams},
+};
 
 use super::{OutputFormat, model::version_line, open_store, progress_bar};
 
@@ -74,7 +80,7 @@ pub async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         &catalogue,
         &embedder,
         &store,
-        config.triage.classifier_params(),
+        ClassifierParams::from(&config.triage),
         config.triage.min_labelled_examples,
     )
     .await?;
@@ -166,7 +172,7 @@ pub async fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
         test: args.test,
         text_column: args.text_column,
         label_column: args.label_column,
-        params: config.triage.classifier_params(),
+        params: ClassifierParams::from(&config.triage),
         redact: !args.raw_text,
     };
     let store = open_store(config).await?;

@@ -17,7 +17,7 @@ use lettre::{
 
 use crate::{
     config::{ConfigError, MailSecurity, SmtpConfig},
-    store::Outbound,
+    domain::Outbound,
 };
 
 #[derive(Debug, thiserror::Error)]

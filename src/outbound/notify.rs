@@ -10,8 +10,8 @@ use chrono::Utc;
 use super::templates::{self, Template};
 use crate::{
     config::{AckLanguage, MailConfig, MailLanguage},
-    domain::{Channel, Decision, RouteStatus},
-    store::{Outbound, OutboundKind, Store, StoreError, StoredInquiry, ThreadMessage},
+    domain::{Channel, Decision, Outbound, OutboundKind, RouteStatus},
+    store::{Store, StoreError, StoredInquiry, ThreadMessage},
 };
 
 /// Queues the acknowledgement (email inquiries only) and, for a confident routing to a

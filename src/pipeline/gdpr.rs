@@ -6,7 +6,6 @@ use chrono::{Duration, Utc};
 
 use super::PipelineError;
 use crate::{
-    app::Engine,
     config::RetentionConfig,
     index::{IndexError, VectorIndex},
     store::{Job, Store, gdpr::Touched},
@@ -18,7 +17,7 @@ pub const CASES_COLLECTION: &str = "cases";
 /// Applies the retention rules and marks the job done.
 pub async fn retention(
     store: &Store,
-    engine: &Engine,
+    index: &dyn VectorIndex,
     rules: &RetentionConfig,
     job: &Job,
 ) -> Result<(), PipelineError> {
@@ -29,8 +28,8 @@ pub async fn retention(
             now - Duration::days(i64::from(rules.delete_after_days)),
         )
         .await?;
-    forget_points(engine.index.as_ref(), &report.anonymised).await?;
-    forget_points(engine.index.as_ref(), &report.deleted).await?;
+    forget_points(index, &report.anonymised).await?;
+    forget_points(index, &report.deleted).await?;
     store.complete_job(job).await?;
     tracing::info!(
         anonymised = report.anonymised.ids.len(),

@@ -14,12 +14,12 @@ use tokio::{
 };
 
 use crate::{
-    app::Engine,
-    config::{Config, PipelineConfig, RetentionConfig},
-    index::IndexError,
+    config::{Config, MailConfig, PipelineConfig, RetentionConfig},
+    domain::{InquiryStatus, inquiry::model_text},
+    index::{IndexError, VectorIndex},
     privacy::redact::redact,
-    store::{InquiryStatus, Job, JobKind, Store, StoreError, StoredInquiry, TriageOutcome},
-    triage::TriageError,
+    store::{Job, JobKind, Store, StoreError, StoredInquiry, TriageOutcome},
+    triage::{Router, TriageError},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -40,7 +40,11 @@ pub struct Pipeline {
 
 struct Inner {
     config: PipelineConfig,
+    /// Redaction and routing read this many characters of a longer (mailed) text.
+    max_model_chars: usize,
     retention: RetentionConfig,
+    /// What to send when a case is decided.
+    mail: MailConfig,
     /// Wakes an idle worker when this process queued a job.
     wake: Notify,
     /// Ids of inquiries whose triage job finished in this process.
@@ -55,7 +59,9 @@ impl Pipeline {
         Self {
             inner: Arc::new(Inner {
                 config: config.pipeline.clone(),
+                max_model_chars: config.server.max_text_chars,
                 retention: config.retention.clone(),
+                mail: config.mail.clone(),
                 wake: Notify::new(),
                 finished: broadcast::channel(1024).0,
                 process: format!("pid{}-{started:x}", std::process::id()),
@@ -109,7 +115,7 @@ impl Pipeline {
 
     /// Runs the configured number of worker loops until the process ends. Schedules the
     /// retention job first (once across all processes: the queue keeps one pending).
-    pub async fn run(&self, store: Store, engine: Arc<Engine>) {
+    pub async fn run(&self, store: Store, router: Arc<Router>, index: Arc<dyn VectorIndex>) {
         if let Err(e) = store
             .schedule_job(JobKind::Retention, chrono::Utc::now().timestamp_millis())
             .await
@@ -118,9 +124,10 @@ impl Pipeline {
         }
         let mut workers = JoinSet::new();
         for n in 0..self.inner.config.workers.max(1) {
-            let (me, store, engine) = (self.clone(), store.clone(), engine.clone());
+            let (me, store) = (self.clone(), store.clone());
+            let (router, index) = (router.clone(), index.clone());
             let name = format!("{}-w{n}", self.inner.process);
-            workers.spawn(async move { me.work(&name, &store, &engine).await });
+            workers.spawn(async move { me.work(&name, &store, &router, index.as_ref()).await });
         }
         tracing::info!(workers = workers.len(), "pipeline workers started");
         while let Some(ended) = workers.join_next().await {
@@ -134,12 +141,12 @@ impl Pipeline {
         Duration::from_secs(self.inner.config.lease_seconds.max(1))
     }
 
-    async fn work(&self, name: &str, store: &Store, engine: &Engine) {
+    async fn work(&self, name: &str, store: &Store, router: &Router, index: &dyn VectorIndex) {
         let lease = self.lease();
         let poll = Duration::from_millis(self.inner.config.poll_ms.max(10));
         loop {
             match store.claim_job(name, lease).await {
-                Ok(Some(job)) => self.execute(store, engine, job).await,
+                Ok(Some(job)) => self.execute(store, router, index, job).await,
                 Ok(None) => {
                     tokio::select! {
                         _ = self.inner.wake.notified() => {}
@@ -154,16 +161,16 @@ impl Pipeline {
         }
     }
 
-    async fn execute(&self, store: &Store, engine: &Engine, job: Job) {
+    async fn execute(&self, store: &Store, router: &Router, index: &dyn VectorIndex, job: Job) {
         let result = if job.attempts > job.max_attempts {
             // Claimed again after its last lease expired: the worker died on every try.
             Err("lease expired on the last attempt".to_string())
         } else {
             let step = async {
                 match job.kind {
-                    JobKind::Triage => self.triage(store, engine, &job).await,
+                    JobKind::Triage => self.triage(store, router, &job).await,
                     JobKind::Retention => {
-                        gdpr::retention(store, engine, &self.inner.retention, &job)
+                        gdpr::retention(store, index, &self.inner.retention, &job)
                             .await
                             .map(|()| self.schedule_retention(store))
                     }
@@ -208,7 +215,7 @@ impl Pipeline {
 
     /// Redact → store the redacted text → route it → record decision, audit entry and job
     /// completion in one transaction. Re-running after a crash at any point decides once.
-    async fn triage(&self, store: &Store, engine: &Engine, job: &Job) -> Result<(), PipelineError> {
+    async fn triage(&self, store: &Store, router: &Router, job: &Job) -> Result<(), PipelineError> {
         let inquiry = match job.inquiry_id {
             Some(id) => store.inquiry_by_id(id).await?,
             None => None,
@@ -218,12 +225,12 @@ impl Pipeline {
             store.complete_job(job).await?;
             return Ok(());
         };
-        let redacted = redact(&inquiry.text);
+        let redacted = redact(model_text(&inquiry.text, self.inner.max_model_chars));
         store.set_redacted_text(inquiry.id, &redacted.text).await?;
-        let decision = engine.router.route(&redacted.text).await?;
+        let decision = router.route(&redacted.text).await?;
         // Queued before the decision commits, so a crash in between cannot lose the
         // acknowledgement; the outbox holds one per case and kind, so a re-run adds nothing.
-        crate::outbound::notify::on_decided(store, &engine.mail, &inquiry, &decision).await?;
+        crate::outbound::notify::on_decided(store, &self.inner.mail, &inquiry, &decision).await?;
         match store.finish_triage(job, &inquiry, &decision).await? {
             TriageOutcome::Decided(status) => {
                 tracing::info!(

@@ -64,8 +64,8 @@ impl JobState {
     }
 }
 
-/// A job as admins see it: ids, counters and times, no personal data.
-#[derive(Debug, Clone, Serialize)]
+/// A row of the job queue: ids, counters and times, no personal data.
+#[derive(Debug, Clone)]
 pub struct Job {
     pub id: i64,
     pub kind: JobKind,

@@ -18,7 +18,6 @@ pub use progress::TriageOutcome;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Utc};
-use serde::Serialize;
 use sqlx::{
     AnyPool, Executor, Row,
     any::{AnyPoolOptions, AnyRow},
@@ -29,10 +28,10 @@ mod outbox;
 mod training;
 
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
-pub use outbox::{Outbound, OutboundKind, OutboxEntry, QueuedMail};
+pub use outbox::{OutboxEntry, QueuedMail};
 pub use training::{ModelVersion, NewExample, Rollback, TrainingExample};
 
-use crate::domain::{CaseNumber, Channel, Decision, RouteStatus};
+use crate::domain::{CaseNumber, Channel, Decision, InquiryStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -46,42 +45,6 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum InquiryStatus {
-    Received,
-    Routed,
-    Review,
-    Failed,
-}
-
-impl InquiryStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Received => "received",
-            Self::Routed => "routed",
-            Self::Review => "review",
-            Self::Failed => "failed",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self, StoreError> {
-        [Self::Received, Self::Routed, Self::Review, Self::Failed]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown inquiry status '{s}'")))
-    }
-}
-
-impl From<RouteStatus> for InquiryStatus {
-    fn from(s: RouteStatus) -> Self {
-        match s {
-            RouteStatus::Routed => Self::Routed,
-            RouteStatus::Review => Self::Review,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct NewInquiry {
     pub channel: Channel,
@@ -89,9 +52,9 @@ pub struct NewInquiry {
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An inquiry as stored: the row of table `inquiries` with its current decision.
+#[derive(Debug, Clone)]
 pub struct StoredInquiry {
-    #[serde(skip)]
     pub id: i64,
     pub case_number: CaseNumber,
     pub received_at: DateTime<Utc>,
@@ -373,7 +336,8 @@ fn inquiry_from_row(r: &AnyRow) -> Result<StoredInquiry, StoreError> {
         channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel"))?,
         sender: r.try_get("sender")?,
         text: r.try_get("text")?,
-        status: InquiryStatus::parse(&status)?,
+        status: InquiryStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown inquiry status '{status}'")))?,
         decision: decision
             .map(|d| serde_json::from_str(&d))
             .transpose()

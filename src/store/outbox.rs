@@ -7,46 +7,7 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{Store, StoreError};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutboundKind {
-    Ack,
-    Forward,
-    Reply,
-}
-
-impl OutboundKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ack => "ack",
-            Self::Forward => "forward",
-            Self::Reply => "reply",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self, StoreError> {
-        [Self::Ack, Self::Forward, Self::Reply]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown outbox kind '{s}'")))
-    }
-}
-
-/// A mail to queue.
-#[derive(Debug, Clone)]
-pub struct Outbound {
-    pub inquiry_id: i64,
-    pub kind: OutboundKind,
-    pub to_address: String,
-    pub subject: String,
-    pub body: String,
-    pub message_id: String,
-    pub in_reply_to: Option<String>,
-    pub references: Option<String>,
-    /// `Auto-Submitted` header value for automatic mail.
-    pub auto_submitted: Option<String>,
-}
+use crate::domain::{Outbound, OutboundKind};
 
 /// A queued mail claimed for sending.
 #[derive(Debug, Clone)]
@@ -120,7 +81,9 @@ impl Store {
                 attempts: r.try_get("attempts")?,
                 mail: Outbound {
                     inquiry_id: r.try_get("inquiry_id")?,
-                    kind: OutboundKind::parse(&kind)?,
+                    kind: OutboundKind::parse(&kind).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown outbox kind '{kind}'"))
+                    })?,
                     to_address: r.try_get("to_address")?,
                     subject: r.try_get("subject")?,
                     body: r.try_get("body")?,

@@ -5,11 +5,8 @@
 use chrono::Utc;
 use serde_json::json;
 
-use super::{
-    InquiryStatus, Job, Store, StoreError, StoredInquiry, audit, inquiry_from_row,
-    insert_decision_in,
-};
-use crate::domain::Decision;
+use super::{Job, Store, StoreError, StoredInquiry, audit, inquiry_from_row, insert_decision_in};
+use crate::domain::{Decision, InquiryStatus};
 
 /// What recording a triage result did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod eval;
 pub mod features;
 pub mod learned;
+pub mod learning;
 pub mod linear;
 pub mod metrics;
 pub mod review;
@@ -29,6 +30,7 @@ use crate::{
 };
 
 pub use catalogue_index::CATALOGUE_COLLECTION;
+pub use learning::{Evaluator, Learner, ModelAdmin};
 pub use scoring::{CatalogueSimilarity, Query, Scorer, ServiceScore, Verdict};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,9 @@ pub enum TriageError {
     EmptyIndex,
     #[error("{0}")]
     Model(String),
+    /// A model version trained for services the catalogue no longer has.
+    #[error("{0}")]
+    ModelDoesNotFit(String),
 }
 
 /// Evidence entries listed per candidate service.

@@ -1,16 +1,17 @@
 //! The API's error contract: every error is `{"code", "message"}` with a stable,
-//! machine-readable code and the matching HTTP status. The status `match` has no catch-all
-//! arm, so a new error kind does not compile until its status is decided. 5xx bodies never
-//! carry internals; those are logged.
+//! machine-readable code and the matching HTTP status (the table in README.md, "HTTP API",
+//! is checked against this file by a test). Every `match` here, including those over the
+//! errors of the layers below, has no catch-all arm, so a new error kind does not compile
+//! until its status is decided. 5xx bodies never carry internals; those are logged.
 
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
-use crate::{embed::EmbedError, store::StoreError, triage::TriageError};
+use crate::{embed::EmbedError, index::IndexError, store::StoreError, triage::TriageError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -67,8 +68,29 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::NotReady | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            // As text-embeddings-inference does: a full queue asks the client to slow down.
+            Self::Overloaded => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds after which trying again may succeed (`Retry-After`), for errors that pass.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            Self::Overloaded => Some(1),
+            // Loading the model and indexing the catalogue take seconds.
+            Self::NotReady => Some(5),
+            Self::InvalidJson(_)
+            | Self::UnsupportedMediaType
+            | Self::BodyTooLarge(_)
+            | Self::InvalidField(_)
+            | Self::EmptyText
+            | Self::TextTooLong(_)
+            | Self::NotFound(_)
+            | Self::MethodNotAllowed
+            | Self::Conflict(_)
+            | Self::Internal(_) => None,
         }
     }
 }
@@ -79,42 +101,61 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "request failed");
         }
         let body = Json(json!({"code": self.code(), "message": self.to_string()}));
-        (self.status(), body).into_response()
+        let mut response = (self.status(), body).into_response();
+        if let Some(seconds) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::Location(..)
+            | StoreError::Corrupt(_) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<EmbedError> for ApiError {
+    fn from(e: EmbedError) -> Self {
+        match e {
+            EmbedError::Overloaded => Self::Overloaded,
+            EmbedError::Stopped | EmbedError::Tokenizer(_) | EmbedError::Inference(_) => {
+                Self::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> Self {
+        match e {
+            IndexError::Io(_)
+            | IndexError::NoCollection(_)
+            | IndexError::Dimension { .. }
+            | IndexError::Backend(_) => Self::Internal(e.to_string()),
+        }
     }
 }
 
 impl From<TriageError> for ApiError {
     fn from(e: TriageError) -> Self {
         match e {
-            TriageError::Embed(EmbedError::Overloaded) => Self::Overloaded,
+            TriageError::Embed(e) => e.into(),
+            TriageError::Index(e) => e.into(),
+            TriageError::Store(e) => e.into(),
             // A model version that cannot serve the catalogue: the message says why and what to do.
-            TriageError::Model(problem) => Self::Conflict(problem),
-            other => Self::Internal(other.to_string()),
+            TriageError::ModelDoesNotFit(problem) => Self::Conflict(problem),
+            TriageError::EmptyIndex | TriageError::Model(_) => Self::Internal(e.to_string()),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn internal_errors_do_not_leak_details() {
-        let e = ApiError::Internal("disk /secret full".into());
-        assert_eq!(e.to_string(), "internal error");
-        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    }
-
-    #[test]
-    fn overload_maps_to_503() {
-        let e: ApiError = TriageError::Embed(EmbedError::Overloaded).into();
-        assert_eq!(e.code(), "overloaded");
-        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
-    }
-}
+mod tests;

@@ -5,7 +5,10 @@
 use chrono::{Duration, Utc};
 use serde_json::json;
 
-use anliegen::store::{AuditVerdict, InquiryStatus, Store, gdpr::subject_hash};
+use anliegen::{
+    domain::InquiryStatus,
+    store::{AuditVerdict, Store, gdpr::subject_hash},
+};
 
 use crate::store::{decision, new, on_both_backends, raw};
 

@@ -3,12 +3,7 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use anliegen::{
-    config::Config,
-    embed::Embedder,
-    store::Store,
-    web::{AppState, ModelSource},
-};
+use anliegen::{app::ModelSource, config::Config, embed::Embedder, store::Store, web::AppState};
 use serde_json::Value;
 
 static EMBEDDER: tokio::sync::OnceCell<Embedder> = tokio::sync::OnceCell::const_new();
@@ -109,7 +104,7 @@ impl TestApp {
     /// Starts the engine with the shared model and waits until the server is ready.
     pub async fn start_engine(&self) {
         // The task runs for the server's lifetime; only a failed start would end it.
-        drop(anliegen::web::spawn_engine(
+        drop(anliegen::app::spawn_engine(
             self.state.clone(),
             ModelSource::Shared(shared_embedder().await),
         ));

@@ -6,8 +6,8 @@
 use std::{collections::HashSet, time::Duration};
 
 use anliegen::{
-    domain::{CaseNumber, Channel, Decision, RouteStatus},
-    store::{InquiryStatus, JobKind, JobState, NewInquiry, Store, TriageOutcome},
+    domain::{CaseNumber, Channel, Decision, InquiryStatus, RouteStatus},
+    store::{JobKind, JobState, NewInquiry, Store, TriageOutcome},
 };
 
 /// A store on a fresh database of each backend, plus the URL for direct SQL.

@@ -3,14 +3,17 @@
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::State,
     routing::{get, post},
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState};
-use crate::store::JobState;
+use super::{
+    ApiError, AppState,
+    extract::{ApiPath, ApiQuery},
+};
+use crate::store::{Job, JobState};
 
 /// Most jobs listed at once.
 const MAX_LISTED: i64 = 500;
@@ -30,7 +33,7 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let filter = match q.state.as_deref() {
         None => None,
@@ -41,13 +44,56 @@ async fn list(
         })?),
     };
     let limit = q.limit.unwrap_or(100).clamp(1, MAX_LISTED);
-    let jobs = state.store.jobs(filter, limit).await?;
+    let jobs: Vec<JobView> = state
+        .store
+        .jobs(filter, limit)
+        .await?
+        .iter()
+        .map(JobView::from)
+        .collect();
     Ok(Json(json!({ "jobs": jobs })))
+}
+
+/// A job as the API shows it: ids, counters and times, no personal data.
+#[derive(Serialize)]
+struct JobView {
+    id: i64,
+    kind: &'static str,
+    inquiry_id: Option<i64>,
+    state: &'static str,
+    attempts: i64,
+    max_attempts: i64,
+    /// Milliseconds since the epoch.
+    run_at: i64,
+    locked_until: Option<i64>,
+    locked_by: Option<String>,
+    last_error: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Job> for JobView {
+    fn from(j: &Job) -> Self {
+        Self {
+            id: j.id,
+            kind: j.kind.as_str(),
+            inquiry_id: j.inquiry_id,
+            state: j.state.as_str(),
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            run_at: j.run_at,
+            locked_until: j.locked_until,
+            locked_by: j.locked_by.clone(),
+            last_error: j.last_error.clone(),
+            created_at: j.created_at.clone(),
+            updated_at: j.updated_at.clone(),
+        }
+    }
 }
 
 async fn retry(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id
         .parse()

@@ -1,9 +1,13 @@
 //! `/api/v1/inquiries`: accept a citizen's inquiry (committed with its triage job before the
-//! response), wait briefly for the pipeline's decision, and look it up by case number.
+//! response), wait briefly for the pipeline's decision, and look it up by case number. The
+//! clerk's actions on one inquiry live beside it: `review` and `reply`.
+
+mod reply;
+mod review;
 
 use axum::{
     Json, Router,
-    extract::{Path, State},
+    extract::State,
     http::StatusCode,
     response::IntoResponse,
     routing::{get, post},
@@ -11,19 +15,31 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, json::ApiJson};
-use crate::{
-    domain::{CaseNumber, Channel, Decision, InquiryText, inquiry::InvalidText},
-    store::{InquiryStatus, NewInquiry, StoredInquiry},
+use super::{
+    ApiError, AppState,
+    extract::{ApiJson, ApiPath},
 };
-
-/// Longest accepted sender address.
-const MAX_SENDER: usize = 320;
+use crate::{
+    domain::{
+        CaseNumber, Channel, Decision, InquiryStatus, InquiryText, Sender, inquiry::InvalidText,
+    },
+    store::{NewInquiry, StoredInquiry},
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/inquiries", post(create))
         .route("/inquiries/{case}", get(show))
+        .route("/inquiries/{case}/review", post(review::review))
+        .route("/inquiries/{case}/reply", post(reply::reply))
+}
+
+/// Inquiry or reply text checked against `server.max_text_chars`.
+fn parse_text(raw: &str, state: &AppState) -> Result<InquiryText, ApiError> {
+    InquiryText::parse(raw, state.config.server.max_text_chars).map_err(|e| match e {
+        InvalidText::Empty => ApiError::EmptyText,
+        InvalidText::TooLong { .. } => ApiError::TextTooLong(e.to_string()),
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,13 +56,7 @@ async fn create(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<CreateInquiry>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let text =
-        InquiryText::parse(&body.text, state.config.server.max_text_chars).map_err(
-            |e| match e {
-                InvalidText::Empty => ApiError::EmptyText,
-                InvalidText::TooLong { .. } => ApiError::TextTooLong(e.to_string()),
-            },
-        )?;
+    let text = parse_text(&body.text, &state)?;
     let channel = match body.channel.as_deref() {
         None => Channel::Api,
         Some(c) => Channel::parse(c).ok_or_else(|| {
@@ -55,18 +65,10 @@ async fn create(
             ))
         })?,
     };
-    let sender = body
-        .sender
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    if sender
-        .as_ref()
-        .is_some_and(|s| s.chars().count() > MAX_SENDER)
-    {
-        return Err(ApiError::InvalidField(format!(
-            "sender is longer than {MAX_SENDER} characters"
-        )));
-    }
+    let sender = match body.sender.as_deref().map(Sender::parse).transpose() {
+        Ok(sender) => sender.flatten().map(Sender::into_string),
+        Err(e) => return Err(ApiError::InvalidField(e.to_string())),
+    };
     // Subscribed before the job exists, so a decision made at once is not missed.
     let finished = state.pipeline.subscribe();
     let inquiry = state
@@ -77,7 +79,7 @@ async fn create(
             text: text.into_string(),
         })
         .await?;
-    if state.engine.get().is_none() {
+    if state.ready().is_err() {
         return Ok(accepted_for_later(inquiry));
     }
     state.pipeline.nudge();
@@ -116,10 +118,37 @@ fn summary(i: &StoredInquiry) -> Summary<'_> {
     }
 }
 
+/// The whole inquiry as staff see it. The API's own type, so a new column in the store does
+/// not change the public contract.
+#[derive(Serialize)]
+struct InquiryView<'a> {
+    case_number: CaseNumber,
+    received_at: DateTime<Utc>,
+    channel: Channel,
+    sender: &'a Option<String>,
+    text: &'a str,
+    status: InquiryStatus,
+    decision: &'a Option<Decision>,
+}
+
+impl<'a> From<&'a StoredInquiry> for InquiryView<'a> {
+    fn from(i: &'a StoredInquiry) -> Self {
+        Self {
+            case_number: i.case_number,
+            received_at: i.received_at,
+            channel: i.channel,
+            sender: &i.sender,
+            text: &i.text,
+            status: i.status,
+            decision: &i.decision,
+        }
+    }
+}
+
 async fn show(
     State(state): State<AppState>,
-    Path(case): Path<String>,
+    ApiPath(case): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (_, inquiry) = state.inquiry(&case).await?;
-    Ok(Json(inquiry))
+    Ok(Json(InquiryView::from(&inquiry)).into_response())
 }

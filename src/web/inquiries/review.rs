@@ -1,0 +1,36 @@
+//! `POST /api/v1/inquiries/{case}/review`: a clerk accepts or re-routes a decision. The
+//! clerk's word becomes the current decision and a training example; retraining is
+//! scheduled in the background.
+
+use axum::{Json, extract::State, response::IntoResponse};
+use serde_json::json;
+
+use crate::{
+    triage::review::{self, Review, ReviewError},
+    web::{
+        ApiError, AppState,
+        extract::{ApiJson, ApiPath},
+    },
+};
+
+pub(super) async fn review(
+    State(state): State<AppState>,
+    ApiPath(case): ApiPath<String>,
+    ApiJson(body): ApiJson<Review>,
+) -> Result<impl IntoResponse, ApiError> {
+    let ready = state.ready()?;
+    let (case, inquiry) = state.inquiry(&case).await?;
+    let decision = review::apply(&state.store, &ready.catalogue, &inquiry, &body)
+        .await
+        .map_err(|e| match e {
+            ReviewError::NotDecided => ApiError::Conflict(e.to_string()),
+            ReviewError::MissingService | ReviewError::UnknownService(_) => {
+                ApiError::InvalidField(e.to_string())
+            }
+            ReviewError::Store(s) => s.into(),
+        })?;
+    ready.models.schedule_retrain();
+    Ok(Json(
+        json!({"case_number": case, "status": "routed", "decision": decision, "retraining": "scheduled"}),
+    ))
+}

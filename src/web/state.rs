@@ -1,0 +1,70 @@
+//! The state every handler gets: settings, the store, the local pipeline, and — once the
+//! model is loaded and the catalogue indexed — the capabilities of the routing engine.
+
+use std::sync::{Arc, OnceLock};
+
+use super::ApiError;
+use crate::{
+    config::Config,
+    domain::{CaseNumber, Catalogue, case::InvalidCaseNumber},
+    pipeline::Pipeline,
+    store::{Store, StoredInquiry},
+    triage::{Evaluator, ModelAdmin},
+};
+
+#[derive(Clone)]
+pub struct AppState {
+    /// Limits, mail and triage settings the handlers apply.
+    pub config: Arc<Config>,
+    pub store: Store,
+    /// The job queue's workers in this process: intake nudges them and awaits decisions.
+    pub pipeline: Pipeline,
+    ready: Arc<OnceLock<Ready>>,
+}
+
+/// What handlers can do once the engine runs.
+#[derive(Clone)]
+pub struct Ready {
+    pub catalogue: Arc<Catalogue>,
+    pub models: Arc<dyn ModelAdmin>,
+    pub evaluator: Arc<dyn Evaluator>,
+    /// The loaded model's id, for the readiness answer.
+    pub model_id: String,
+}
+
+impl AppState {
+    pub fn new(config: Config, store: Store) -> Self {
+        Self {
+            pipeline: Pipeline::new(&config),
+            store: store.with_max_attempts(config.pipeline.max_attempts),
+            config: Arc::new(config),
+            ready: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Hands the handlers the engine's capabilities; the first call wins.
+    pub fn set_ready(&self, ready: Ready) {
+        let _ = self.ready.set(ready);
+    }
+
+    /// The engine's capabilities, or `503 not_ready` while the model is loading.
+    pub fn ready(&self) -> Result<&Ready, ApiError> {
+        self.ready.get().ok_or(ApiError::NotReady)
+    }
+
+    /// The inquiry behind a case number from a URL; a malformed or unknown number is a 404.
+    pub(super) async fn inquiry(
+        &self,
+        case: &str,
+    ) -> Result<(CaseNumber, StoredInquiry), ApiError> {
+        let case: CaseNumber = case
+            .parse()
+            .map_err(|e: InvalidCaseNumber| ApiError::NotFound(e.to_string()))?;
+        let inquiry = self
+            .store
+            .inquiry(&case)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no inquiry {case}")))?;
+        Ok((case, inquiry))
+    }
+}
