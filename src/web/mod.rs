@@ -2,6 +2,7 @@
 //! resource, each with its own `router()`. Errors share one JSON contract (`error`); the
 //! process around it (listener, engine, workers) is assembled in `app`.
 
+mod catalogue;
 pub mod error;
 mod evaluations;
 pub mod extract;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::router())
         .merge(models::router())
         .merge(evaluations::router(server.max_upload_bytes))
+        .merge(catalogue::router(server.max_upload_bytes))
         .layer(middleware::from_fn_with_state(permits, overload::admit));
     Router::new()
         .merge(health::router())

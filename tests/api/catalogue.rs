@@ -202,3 +202,57 @@ async fn malformed_files_are_refused_naming_the_place_and_import_nothing() {
     let (_, versions, _) = db.run(&["catalogue", "versions"]);
     assert_eq!(versions.trim(), "", "nothing was imported");
 }
+
+#[tokio::test]
+async fn admins_import_through_the_api_with_the_same_report_and_errors() {
+    let app = spawn_app_with(|_| {}).await;
+    let xml = std::fs::read_to_string(repo().join(XZUFI)).unwrap();
+    let body = |content: &str| json!({"format": "xzufi", "files": [{"name": "musterland.xml", "content": content}]});
+    let (status, first) = app
+        .post_json("/api/v1/admin/catalogue/import", &body(&xml))
+        .await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["import"]["services"], 2);
+    assert_eq!(first["version"]["status"], "created");
+    let (status, again) = app
+        .post_json("/api/v1/admin/catalogue/import", &body(&xml))
+        .await;
+    assert_eq!(
+        (status, again["version"]["status"].as_str()),
+        (200, Some("unchanged"))
+    );
+
+    let cut = &xml[..xml.find("<xzufi:organisationseinheit>").unwrap()];
+    let (status, err) = app
+        .post_json("/api/v1/admin/catalogue/import", &body(cut))
+        .await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["code"], "invalid_field");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("musterland.xml: byte "),
+        "{err}"
+    );
+    let (status, err) = app
+        .post_json(
+            "/api/v1/admin/catalogue/import",
+            &json!({"format": "pdf", "files": []}),
+        )
+        .await;
+    assert_eq!((status, err["code"].as_str()), (422, Some("invalid_field")));
+
+    let (status, list) = app.get("/api/v1/admin/catalogue/versions").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["versions"].as_array().unwrap().len(), 1, "{list}");
+    let (status, one) = app.get("/api/v1/admin/catalogue/versions/1").await;
+    assert_eq!(status, 200);
+    assert!(
+        one["catalogue"]
+            .as_str()
+            .unwrap()
+            .contains("l100042_wohngeld")
+    );
+    assert_eq!(app.get("/api/v1/admin/catalogue/versions/9").await.0, 404);
+}

@@ -1,0 +1,148 @@
+//! `/api/v1/admin/catalogue`: importing a catalogue (DLDB, XZuFi, LeiKa, TOML) as a new
+//! version, exactly as `anliegen catalogue import` does, and listing the versions with
+//! their import reports and changes. A new version is routed with from the next start of
+//! the service. Uploads have the larger upload body limit.
+
+use axum::{
+    Extension, Json, Router,
+    extract::{DefaultBodyLimit, Path, State},
+    http::StatusCode,
+    response::IntoResponse,
+    routing::{get, post},
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{
+    ApiError, AppState,
+    extract::{ApiJson, BodyLimit},
+};
+use crate::catalogue::{
+    self, Format, ImportError, ImportRequest, Input,
+    versions::{self, Origin, VersionError},
+};
+
+pub fn router(upload_limit: usize) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/admin/catalogue/import",
+            post(import)
+                .layer::<_, std::convert::Infallible>(Extension(BodyLimit(upload_limit)))
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route("/admin/catalogue/versions", get(list))
+        .route("/admin/catalogue/versions/{version}", get(show))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadFile {
+    name: String,
+    content: String,
+}
+
+impl From<UploadFile> for Input {
+    fn from(f: UploadFile) -> Self {
+        Input {
+            name: f.name,
+            text: f.content,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImportBody {
+    format: String,
+    files: Vec<UploadFile>,
+    #[serde(default)]
+    locations: Option<UploadFile>,
+    #[serde(default)]
+    mapping: Option<UploadFile>,
+    /// Only check and report; store no version.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+fn version_error(e: VersionError) -> ApiError {
+    match e {
+        VersionError::Store(e) => e.into(),
+        VersionError::Missing(_) | VersionError::None => ApiError::NotFound(e.to_string()),
+        VersionError::Catalogue(_) => ApiError::Internal(e.to_string()),
+    }
+}
+
+/// `201` with the report and the new version; `200` when nothing changed or on a dry run.
+async fn import(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ImportBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let format = Format::parse(&body.format).ok_or_else(|| {
+        ApiError::InvalidField(format!(
+            "format '{}' is not one of dldb, xzufi, leika, toml",
+            body.format
+        ))
+    })?;
+    let request = ImportRequest {
+        format,
+        files: body.files.into_iter().map(Input::from).collect(),
+        locations: body.locations.map(Input::from),
+        mapping: body.mapping.map(Input::from),
+    };
+    // Parsing a large export takes a moment: off the async workers.
+    let imported = tokio::task::spawn_blocking(move || catalogue::import(&request))
+        .await
+        .map_err(|e| ApiError::Internal(format!("import task: {e}")))?
+        .map_err(|e| match e {
+            ImportError::Malformed { .. } | ImportError::Request(_) | ImportError::Catalogue(_) => {
+                ApiError::InvalidField(e.to_string())
+            }
+        })?;
+    if body.dry_run {
+        return Ok((
+            StatusCode::OK,
+            Json(json!({"import": imported.report, "version": null})),
+        ));
+    }
+    let versioned = versions::save(
+        &state.store,
+        &imported.catalogue,
+        Some(&imported.report),
+        Origin::Api,
+    )
+    .await
+    .map_err(version_error)?;
+    let status = match versioned.stored {
+        crate::store::Stored::Created { .. } => StatusCode::CREATED,
+        crate::store::Stored::Unchanged { .. } => StatusCode::OK,
+    };
+    Ok((
+        status,
+        Json(json!({
+            "import": imported.report,
+            "version": versioned,
+            "note": "the service routes with the latest version from its next start",
+        })),
+    ))
+}
+
+async fn list(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        json!({"versions": state.store.catalogue_versions().await?}),
+    ))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    Path(version): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let n: i64 = version
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no catalogue version {version}")))?;
+    let v = state
+        .store
+        .catalogue_version(Some(n))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no catalogue version {n}")))?;
+    Ok(Json(json!({"version": v.version, "catalogue": v.content})))
+}
