@@ -1,13 +1,15 @@
-//! Pure domain types: the service catalogue, case numbers, inquiries, routing decisions and
-//! the mail anliegen sends.
+//! Pure domain types: the service catalogue, case numbers, inquiries, routing decisions,
+//! the mail anliegen sends and the staff roles with the departments an inquiry is in reach of.
 //! Nothing here performs IO beyond reading the catalogue text it is handed.
 
+pub mod access;
 pub mod case;
 pub mod catalogue;
 pub mod decision;
 pub mod inquiry;
 pub mod outbound;
 
+pub use access::{InvalidGrant, Role, UserName, check_grant};
 pub use case::CaseNumber;
 pub use catalogue::{Catalogue, CatalogueError, Department, Service};
 pub use decision::{Candidate, Decision, Evidence, EvidenceKind, RouteStatus};

@@ -1,4 +1,5 @@
-//! Durable storage: inquiries, their decisions, case numbers and the embedding cache. One
+//! Durable storage: inquiries, their decisions, case numbers and the embedding cache, and
+//! the staff accounts, sessions and API tokens (`users`, `sessions`, `tokens`). One
 //! repository layer over two backends chosen by `database.url`: SQLite (default, WAL, under
 //! `data/`) and PostgreSQL for several nodes. Queries use `$N` placeholders, which both
 //! understand; each backend has its own migrations. An inquiry is committed together with
@@ -23,11 +24,18 @@ use sqlx::{
 
 mod mail;
 mod outbox;
+pub mod secret;
+mod sessions;
+mod tokens;
 mod training;
+mod users;
 
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{OutboxEntry, QueuedMail};
+pub use sessions::SessionLimits;
+pub use tokens::{ApiToken, NewToken};
 pub use training::{ModelVersion, NewExample, Rollback, TrainingExample};
+pub use users::{NewUser, User, UserChange};
 
 use crate::domain::{CaseNumber, Channel, Decision, InquiryStatus};
 
@@ -41,6 +49,9 @@ pub enum StoreError {
     Location(String, String),
     #[error("stored record is inconsistent: {0}")]
     Corrupt(String),
+    /// The change contradicts what is stored (e.g. a user name that is taken).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -36,6 +36,16 @@ pub enum ApiError {
     NotReady,
     #[error("the service is busy; try again shortly")]
     Overloaded,
+    #[error("sign in, or send an API token as Authorization: Bearer")]
+    Unauthorized,
+    #[error("this needs the admin role")]
+    Forbidden,
+    /// The one answer to every failed login, whatever was wrong.
+    #[error("user or password wrong")]
+    LoginFailed,
+    /// Seconds until the next request is allowed.
+    #[error("too many requests; try again in {0} s")]
+    RateLimited(u64),
     #[error("internal error")]
     Internal(String),
 }
@@ -54,6 +64,10 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::NotReady => "not_ready",
             Self::Overloaded => "overloaded",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::LoginFailed => "login_failed",
+            Self::RateLimited(_) => "rate_limited",
             Self::Internal(_) => "internal",
         }
     }
@@ -68,6 +82,9 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::NotReady | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unauthorized | Self::LoginFailed => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -79,13 +96,22 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "request failed");
         }
         let body = Json(json!({"code": self.code(), "message": self.to_string()}));
-        (self.status(), body).into_response()
+        let mut response = (self.status(), body).into_response();
+        if let Self::RateLimited(seconds) = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            StoreError::Conflict(m) => Self::Conflict(m),
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 
@@ -107,6 +133,13 @@ mod tests {
         let e = ApiError::Internal("disk /secret full".into());
         assert_eq!(e.to_string(), "internal error");
         assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn rate_limited_answers_429_with_retry_after() {
+        let r = ApiError::RateLimited(7).into_response();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "7");
     }
 
     #[test]

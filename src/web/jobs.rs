@@ -2,23 +2,24 @@
 //! error kinds, never personal data) and retrying dead jobs.
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, Query, State},
-    routing::{get, post},
+    http::Method,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Route, auth::Caller};
 use crate::store::{Job, JobState};
 
 /// Most jobs listed at once.
 const MAX_LISTED: i64 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/jobs", get(list))
-        .route("/admin/jobs/{id}/retry", post(retry))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::admin(Method::GET, "/api/v1/admin/jobs", list),
+        Route::admin(Method::POST, "/api/v1/admin/jobs/{id}/retry", retry),
+    ]
 }
 
 #[derive(Debug, Deserialize)]
@@ -90,6 +91,7 @@ impl From<&Job> for JobView {
 
 async fn retry(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id
@@ -101,6 +103,10 @@ async fn retry(
             "job {id} is not dead; only dead jobs can be retried"
         ))),
         Some(true) => {
+            state
+                .store
+                .append_audit(&caller.actor, "job.retry", &format!("job:{id}"), &json!({}))
+                .await?;
             state.pipeline.nudge();
             Ok(Json(json!({"id": id, "state": "queued"})))
         }

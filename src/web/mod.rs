@@ -1,7 +1,10 @@
-//! The HTTP API (axum): `router(state)` builds the whole application from one module per
-//! resource, each with its own `router()`. Errors share one JSON contract (`error`); the
-//! process around it (listener, engine, workers) is assembled in `app`.
+//! The HTTP API (axum): `router(state)` builds the whole application from the route table
+//! (`routes`), to which one module per resource contributes its `routes()`. Each route
+//! belongs to one of three trees with one rule each — public, staff (`auth::staff_only`),
+//! admin (`auth::admin_only`). Errors share one JSON contract (`error`); the process around
+//! it (listener, engine, workers) is assembled in `app`.
 
+pub mod auth;
 pub mod error;
 mod evaluations;
 mod health;
@@ -9,24 +12,48 @@ mod inquiries;
 mod jobs;
 pub mod json;
 mod models;
+pub mod routes;
 mod state;
 
-use axum::{Router, extract::DefaultBodyLimit};
+use axum::{Router, extract::DefaultBodyLimit, middleware::from_fn_with_state};
 
 pub use error::ApiError;
+pub use routes::{Audience, Route};
 pub use state::{AppState, Ready};
+
+use crate::config::Config;
+
+/// Every route of the API with its audience; the router is built from this list.
+pub fn route_table(config: &Config) -> Vec<Route> {
+    [
+        health::routes(),
+        auth::routes(),
+        inquiries::routes(),
+        jobs::routes(),
+        models::routes(),
+        evaluations::routes(config.server.max_upload_bytes),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.server.max_body_bytes;
+    let (mut public, mut staff, mut admin) = (Router::new(), Router::new(), Router::new());
+    for route in route_table(&state.config) {
+        let (audience, path) = (route.audience, route.path);
+        let endpoint = route.into_endpoint(&state);
+        match audience {
+            Audience::Public => public = public.route(path, endpoint),
+            Audience::Staff => staff = staff.route(path, endpoint),
+            Audience::Admin => admin = admin.route(path, endpoint),
+        }
+    }
     Router::new()
-        .merge(health::router())
-        .nest(
-            "/api/v1",
-            inquiries::router()
-                .merge(jobs::router())
-                .merge(models::router())
-                .merge(evaluations::router(state.config.server.max_upload_bytes)),
-        )
+        .merge(public)
+        .merge(staff.route_layer(from_fn_with_state(state.clone(), auth::staff_only)))
+        .merge(admin.route_layer(from_fn_with_state(state.clone(), auth::admin_only)))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::helpers::{assert_eval_figures, model_dir, repo, shared};
 
-fn anliegen(args: &[&str], env: &[(&str, String)], stdin: Option<&[u8]>) -> Output {
+pub fn anliegen(args: &[&str], env: &[(&str, String)], stdin: Option<&[u8]>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_anliegen"));
     cmd.args(args)
         .current_dir(repo())
@@ -30,7 +30,7 @@ fn anliegen(args: &[&str], env: &[(&str, String)], stdin: Option<&[u8]>) -> Outp
     child.wait_with_output().unwrap()
 }
 
-fn stderr(o: &Output) -> String {
+pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 

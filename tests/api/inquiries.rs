@@ -160,9 +160,7 @@ async fn multilingual_inquiries_reach_the_responsible_department() {
     let app = spawn_app().await;
     let mut wrong = Vec::new();
     for (department, text) in MULTILINGUAL {
-        let (status, body) = app
-            .post_inquiry(&json!({"text": text, "channel": "web"}))
-            .await;
+        let (status, body) = app.post_inquiry(&json!({"text": text})).await;
         assert_eq!(status, 201, "{body}");
         let got = body["decision"]["department"]["id"]
             .as_str()

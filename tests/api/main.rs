@@ -2,6 +2,8 @@
 //! model, a fresh database per server and the demo catalogue. Storage tests run against
 //! SQLite and a PostgreSQL server started by the tests (`pg`).
 
+mod access;
+mod accounts;
 mod admin;
 mod audit;
 mod cli;
@@ -16,4 +18,5 @@ mod mail;
 mod mailservers;
 mod pg;
 mod process;
+mod sessions;
 mod store;

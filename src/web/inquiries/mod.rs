@@ -1,21 +1,25 @@
-//! `/api/v1/inquiries`: accept a citizen's inquiry (committed with its triage job before the
-//! response), wait briefly for the pipeline's decision, and look it up by case number. The
-//! clerk's actions on one inquiry live beside it: `review` and `reply`.
+//! `/api/v1/inquiries`: accept a citizen's inquiry (public: committed with its triage job
+//! before the response, channel `api` by route), wait briefly for the pipeline's decision,
+//! and look it up by case number (staff, within the caller's reach). The clerk's actions on
+//! one inquiry live beside it: `review` and `reply`.
 
 mod reply;
 mod review;
 
 use axum::{
-    Json, Router,
+    Json,
     extract::{Path, State},
-    http::StatusCode,
+    http::{Method, StatusCode},
     response::IntoResponse,
-    routing::{get, post},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, AppState, json::ApiJson};
+use super::{
+    ApiError, AppState, Route,
+    auth::{Caller, Limit},
+    json::ApiJson,
+};
 use crate::{
     domain::{CaseNumber, Channel, Decision, InquiryStatus, InquiryText, inquiry::InvalidText},
     store::{NewInquiry, StoredInquiry},
@@ -24,12 +28,17 @@ use crate::{
 /// Longest accepted sender address.
 const MAX_SENDER: usize = 320;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/inquiries", post(create))
-        .route("/inquiries/{case}", get(show))
-        .route("/inquiries/{case}/review", post(review::review))
-        .route("/inquiries/{case}/reply", post(reply::reply))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::public(Method::POST, "/api/v1/inquiries", create).limited(Limit::Intake),
+        Route::staff(Method::GET, "/api/v1/inquiries/{case}", show),
+        Route::staff(
+            Method::POST,
+            "/api/v1/inquiries/{case}/review",
+            review::review,
+        ),
+        Route::staff(Method::POST, "/api/v1/inquiries/{case}/reply", reply::reply),
+    ]
 }
 
 /// Inquiry or reply text checked against `server.max_text_chars`.
@@ -55,14 +64,14 @@ async fn create(
     ApiJson(body): ApiJson<CreateInquiry>,
 ) -> Result<impl IntoResponse, ApiError> {
     let text = parse_text(&body.text, &state)?;
-    let channel = match body.channel.as_deref() {
-        None => Channel::Api,
-        Some(c) => Channel::parse(c).ok_or_else(|| {
-            ApiError::InvalidField(format!(
-                "channel '{c}' is unknown; use api, web, email or open311"
-            ))
-        })?,
-    };
+    if body.channel.is_some() {
+        // The channel says how an inquiry came in, which the endpoint knows; a body that
+        // claims `email` must not earn the trust a received mail gets.
+        return Err(ApiError::InvalidField(
+            "channel is set by the endpoint (this one is api); leave it out".into(),
+        ));
+    }
+    let channel = Channel::Api;
     let sender = body
         .sender
         .map(|s| s.trim().to_string())
@@ -153,8 +162,9 @@ impl<'a> From<&'a StoredInquiry> for InquiryView<'a> {
 
 async fn show(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(case): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (_, inquiry) = state.inquiry(&case).await?;
+    let (_, inquiry) = state.inquiry_for(&caller, &case).await?;
     Ok(Json(InquiryView::from(&inquiry)).into_response())
 }

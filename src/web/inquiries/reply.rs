@@ -14,7 +14,7 @@ use super::parse_text;
 use crate::{
     config::MailLanguage,
     outbound::notify,
-    web::{ApiError, AppState, json::ApiJson},
+    web::{ApiError, AppState, auth::Caller, json::ApiJson},
 };
 
 #[derive(Debug, Deserialize)]
@@ -27,11 +27,12 @@ pub(super) struct ReplyBody {
 
 pub(super) async fn reply(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     Path(case): Path<String>,
     ApiJson(body): ApiJson<ReplyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let text = parse_text(&body.text, &state)?;
-    let (case, inquiry) = state.inquiry(&case).await?;
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
     // Unless the clerk chooses, the reply frame speaks the citizen's language as the
     // acknowledgement did.
     let language = body
