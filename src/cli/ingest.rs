@@ -16,12 +16,11 @@ pub async fn run(config: &Config, path: &Path) -> anyhow::Result<()> {
         max_bytes: config.mail.max_message_bytes,
         ..Limits::default()
     };
-    let max_chars = config.server.max_text_chars;
     let summary = if path.as_os_str() == "-" {
-        ingest::ingest_stdin(&store, &limits, max_chars).await?
+        ingest::ingest_stdin(&store, &limits).await?
     } else {
         let files = ingest::message_files(path)?;
-        ingest::ingest_files(&store, &files, &limits, max_chars, path.is_dir()).await?
+        ingest::ingest_files(&store, &files, &limits, path.is_dir()).await?
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
     anyhow::ensure!(

@@ -13,5 +13,5 @@ pub use access::{InvalidGrant, Role, UserName, check_grant};
 pub use case::CaseNumber;
 pub use catalogue::{Catalogue, CatalogueError, Department, Service};
 pub use decision::{Candidate, Decision, Evidence, EvidenceKind, RouteStatus};
-pub use inquiry::{Channel, InquiryStatus, InquiryText};
+pub use inquiry::{Channel, InquiryStatus, InquiryText, Sender};
 pub use outbound::{Outbound, OutboundKind};

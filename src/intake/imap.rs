@@ -48,7 +48,6 @@ pub fn spawn_pollers(
                 max_bytes: config.mail.max_message_bytes,
                 ..email::Limits::default()
             },
-            max_text_chars: config.server.max_text_chars,
         };
         tasks.push(tokio::spawn(poller.run()));
     }
@@ -61,7 +60,6 @@ struct Poller {
     store: Store,
     pipeline: Pipeline,
     limits: email::Limits,
-    max_text_chars: usize,
 }
 
 impl Poller {
@@ -210,7 +208,7 @@ impl Poller {
             else {
                 continue; // expunged by someone else meanwhile
             };
-            let committed = commit_raw(&self.store, raw, &self.limits, self.max_text_chars).await?;
+            let committed = commit_raw(&self.store, raw, &self.limits).await?;
             match &committed {
                 Committed::NewCase(case) | Committed::Attached(case) => {
                     new += 1;

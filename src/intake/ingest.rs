@@ -10,7 +10,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::{IntakeError, commit_email, email, outcome_name};
+use super::{IntakeError, Recorded, commit_email, email};
 use crate::store::{Committed, Store};
 
 /// What an ingest run did.
@@ -60,7 +60,6 @@ pub async fn ingest_files(
     store: &Store,
     files: &[PathBuf],
     limits: &email::Limits,
-    max_text_chars: usize,
     progress: bool,
 ) -> Result<Summary, IntakeError> {
     let bar = if progress {
@@ -73,8 +72,9 @@ pub async fn ingest_files(
     };
     let mut summary = Summary::default();
     for file in files {
-        match std::fs::read(file) {
-            Ok(raw) => ingest_one(store, &raw, limits, max_text_chars, &mut summary).await?,
+        let read = std::fs::File::open(file).and_then(|f| read_message(f, limits.max_bytes));
+        match read {
+            Ok(message) => ingest_one(store, &message, limits, &mut summary).await?,
             Err(e) => summary
                 .unreadable_files
                 .push(format!("{}: {e}", file.display())),
@@ -86,34 +86,49 @@ pub async fn ingest_files(
 }
 
 /// Ingests one message from standard input.
-pub async fn ingest_stdin(
-    store: &Store,
-    limits: &email::Limits,
-    max_text_chars: usize,
-) -> Result<Summary, IntakeError> {
-    let mut raw = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut raw)
+pub async fn ingest_stdin(store: &Store, limits: &email::Limits) -> Result<Summary, IntakeError> {
+    let message = read_message(std::io::stdin().lock(), limits.max_bytes)
         .map_err(|e| IntakeError::Io("standard input".into(), e))?;
     let mut summary = Summary::default();
-    ingest_one(store, &raw, limits, max_text_chars, &mut summary).await?;
+    ingest_one(store, &message, limits, &mut summary).await?;
     Ok(summary)
+}
+
+/// A message as read: its bytes, or for one over the size limit only the first
+/// `max_bytes + 1` of them, and its whole size.
+pub struct Message {
+    pub bytes: Vec<u8>,
+    pub size: usize,
+}
+
+/// Reads at most `max_bytes + 1` bytes into memory; the rest of a larger input (a pipe
+/// from an MTA must be read to its end) is only counted.
+pub fn read_message(reader: impl Read, max_bytes: usize) -> std::io::Result<Message> {
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(max_bytes)
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let mut reader = reader.take(limit);
+    reader.read_to_end(&mut bytes)?;
+    let rest = std::io::copy(&mut reader.into_inner(), &mut std::io::sink())?;
+    let size = bytes.len() + usize::try_from(rest).unwrap_or(usize::MAX);
+    Ok(Message { bytes, size })
 }
 
 async fn ingest_one(
     store: &Store,
-    raw: &[u8],
+    message: &Message,
     limits: &email::Limits,
-    max_text_chars: usize,
     summary: &mut Summary,
 ) -> Result<(), IntakeError> {
-    let parsed = email::parse(raw, limits);
-    let committed = commit_email(store, &parsed, raw.len(), max_text_chars).await?;
+    let parsed = if message.size > message.bytes.len() {
+        email::parse_oversized(&message.bytes, message.size, limits)
+    } else {
+        email::parse(&message.bytes, limits)
+    };
+    let Recorded { committed, outcome } = commit_email(store, &parsed, message.size).await?;
     summary.messages += 1;
-    *summary
-        .outcomes
-        .entry(outcome_name(&parsed.outcome).to_string())
-        .or_default() += 1;
+    *summary.outcomes.entry(outcome.to_string()).or_default() += 1;
     match committed {
         Committed::NewCase(_) => summary.new_cases += 1,
         Committed::Attached(_) => summary.attached_to_cases += 1,

@@ -7,7 +7,7 @@ pub mod imap;
 pub mod ingest;
 
 use crate::{
-    domain::{CaseNumber, Channel, InquiryText},
+    domain::{CaseNumber, Channel, InquiryText, Sender},
     store::{Committed, InboundMail, NewInquiry, Store, StoreError, Target},
 };
 use email::{Outcome, ParsedEmail};
@@ -24,63 +24,96 @@ pub enum IntakeError {
     Config(#[from] crate::config::ConfigError),
 }
 
-/// Parses and commits one raw message. `max_text_chars` bounds the inquiry text.
+/// What committing one mail did, and the outcome recorded for it (`inquiry`, `reply`,
+/// `empty`, … — what the mail log says, which the ingest summary repeats).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub committed: Committed,
+    pub outcome: &'static str,
+}
+
+/// Parses (in this thread) and commits one raw message.
 pub async fn commit_raw(
     store: &Store,
     raw: &[u8],
     limits: &email::Limits,
-    max_text_chars: usize,
 ) -> Result<Committed, StoreError> {
     let parsed = email::parse(raw, limits);
-    commit_email(store, &parsed, raw.len(), max_text_chars).await
+    Ok(commit_email(store, &parsed, raw.len()).await?.committed)
 }
 
 /// Records `parsed` and, for an inquiry, opens a case or attaches it to the case it
 /// answers (In-Reply-To/References naming a mail of that case, or the case number in the
-/// subject of a mail from the case's own sender). Other outcomes are recorded only, with their reason. Idempotent by dedup key.
+/// subject of a mail from the case's own sender). Other outcomes are recorded only, with
+/// their reason. Idempotent by dedup key. The inquiry keeps the whole text of the mail
+/// (bounded by `mail.max_message_bytes`); the pipeline decides how much of it the model reads.
 pub async fn commit_email(
     store: &Store,
     parsed: &ParsedEmail,
     size: usize,
-    max_text_chars: usize,
-) -> Result<Committed, StoreError> {
+) -> Result<Recorded, StoreError> {
+    let mut notes: Vec<String> = parsed.reason.iter().cloned().collect();
+    let from_address = checked_sender(parsed.from_address.as_deref(), "From", &mut notes);
+    // Answers go to Reply-To, else From.
+    let sender = checked_sender(parsed.reply_to_address.as_deref(), "Reply-To", &mut notes)
+        .or_else(|| from_address.clone());
     let mut mail = InboundMail {
         dedup_key: parsed.dedup_key.clone(),
         message_id: parsed.message_id.clone(),
         in_reply_to: parsed.in_reply_to.first().cloned(),
         references: parsed.references.clone(),
         subject: parsed.subject.clone(),
-        from_address: parsed.from_address.clone(),
+        from_address,
         outcome: outcome_name(&parsed.outcome).to_string(),
-        reason: parsed.reason.clone(),
+        reason: None,
         size: i64::try_from(size).unwrap_or(i64::MAX),
         attachments_json: serde_json::to_string(&parsed.attachments).expect("serialisable"),
         body_original: parsed.body_original.clone(),
         body_clean: parsed.body_clean.clone(),
     };
-    if parsed.outcome != Outcome::Inquiry {
-        return store.commit_inbound(&mail, Target::RecordOnly).await;
-    }
-    if let Some(case) = existing_case(store, parsed).await? {
-        mail.outcome = "reply".into();
-        return store.commit_inbound(&mail, Target::Case(case)).await;
-    }
-    let text = inquiry_text(parsed);
-    let Ok(text) = InquiryText::parse(&text, max_text_chars) else {
-        // parse() already guarantees text; this only guards against control-only input.
-        mail.outcome = "empty".into();
-        mail.reason = Some("no usable text after removing control characters".into());
-        return store.commit_inbound(&mail, Target::RecordOnly).await;
+    let (outcome, target) = if parsed.outcome != Outcome::Inquiry {
+        (outcome_name(&parsed.outcome), Target::RecordOnly)
+    } else if let Some(case) = existing_case(store, parsed, sender.as_deref()).await? {
+        ("reply", Target::Case(case))
+    } else {
+        match InquiryText::parse(&inquiry_text(parsed), usize::MAX) {
+            Ok(text) => (
+                "inquiry",
+                Target::NewInquiry(NewInquiry {
+                    channel: Channel::Email,
+                    sender,
+                    text: text.into_string(),
+                }),
+            ),
+            Err(e) => {
+                notes.insert(0, format!("{e}: only invisible characters"));
+                ("empty", Target::RecordOnly)
+            }
+        }
     };
-    let new = NewInquiry {
-        channel: Channel::Email,
-        sender: sender_address(parsed),
-        text: text.into_string(),
-    };
-    store.commit_inbound(&mail, Target::NewInquiry(new)).await
+    mail.outcome = outcome.to_string();
+    mail.reason = (!notes.is_empty()).then(|| notes.join("; "));
+    let committed = store.commit_inbound(&mail, target).await?;
+    Ok(Recorded { committed, outcome })
 }
 
-async fn existing_case(store: &Store, parsed: &ParsedEmail) -> Result<Option<i64>, StoreError> {
+/// A header address as it may be stored: one with a line break or another control
+/// character (a header injection attempt) is dropped, with a note.
+fn checked_sender(address: Option<&str>, header: &str, notes: &mut Vec<String>) -> Option<String> {
+    match Sender::parse(address?) {
+        Ok(sender) => sender.map(Sender::into_string),
+        Err(e) => {
+            notes.push(format!("{header} address dropped: {e}"));
+            None
+        }
+    }
+}
+
+async fn existing_case(
+    store: &Store,
+    parsed: &ParsedEmail,
+    sender: Option<&str>,
+) -> Result<Option<i64>, StoreError> {
     let mut ids = parsed.references.clone();
     ids.extend(parsed.in_reply_to.iter().cloned());
     if let Some(id) = store.case_by_message_ids(&ids).await? {
@@ -99,21 +132,12 @@ async fn existing_case(store: &Store, parsed: &ParsedEmail) -> Result<Option<i64
     let Some(inquiry) = store.inquiry(&case).await? else {
         return Ok(None);
     };
-    let sender = sender_address(parsed);
     let same_sender = inquiry
         .sender
         .as_deref()
-        .zip(sender.as_deref())
+        .zip(sender)
         .is_some_and(|(a, b)| a.trim().eq_ignore_ascii_case(b.trim()));
     Ok(same_sender.then_some(inquiry.id))
-}
-
-/// The address answers go to: Reply-To, else From.
-fn sender_address(parsed: &ParsedEmail) -> Option<String> {
-    parsed
-        .reply_to_address
-        .clone()
-        .or_else(|| parsed.from_address.clone())
 }
 
 /// Subject and cleaned body; a subject-only mail already has the subject as its body.

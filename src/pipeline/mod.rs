@@ -15,7 +15,7 @@ use tokio::{
 
 use crate::{
     config::{Config, MailConfig, PipelineConfig, RetentionConfig},
-    domain::InquiryStatus,
+    domain::{InquiryStatus, inquiry::model_text},
     index::{IndexError, VectorIndex},
     privacy::redact::redact,
     store::{Job, JobKind, Store, StoreError, StoredInquiry, TriageOutcome},
@@ -40,6 +40,8 @@ pub struct Pipeline {
 
 struct Inner {
     config: PipelineConfig,
+    /// Redaction and routing read this many characters of a longer (mailed) text.
+    max_model_chars: usize,
     retention: RetentionConfig,
     /// What to send when a case is decided.
     mail: MailConfig,
@@ -57,6 +59,7 @@ impl Pipeline {
         Self {
             inner: Arc::new(Inner {
                 config: config.pipeline.clone(),
+                max_model_chars: config.server.max_text_chars,
                 retention: config.retention.clone(),
                 mail: config.mail.clone(),
                 wake: Notify::new(),
@@ -222,7 +225,7 @@ impl Pipeline {
             store.complete_job(job).await?;
             return Ok(());
         };
-        let redacted = redact(&inquiry.text);
+        let redacted = redact(model_text(&inquiry.text, self.inner.max_model_chars));
         store.set_redacted_text(inquiry.id, &redacted.text).await?;
         let decision = router.route(&redacted.text).await?;
         // Queued before the decision commits, so a crash in between cannot lose the

@@ -1,16 +1,17 @@
 //! The API's error contract: every error is `{"code", "message"}` with a stable,
-//! machine-readable code and the matching HTTP status. The status `match` has no catch-all
-//! arm, so a new error kind does not compile until its status is decided. 5xx bodies never
-//! carry internals; those are logged.
+//! machine-readable code and the matching HTTP status (the table in README.md, "HTTP API",
+//! is checked against this file by a test). Every `match` here, including those over the
+//! errors of the layers below, has no catch-all arm, so a new error kind does not compile
+//! until its status is decided. 5xx bodies never carry internals; those are logged.
 
 use axum::{
     Json,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
 
-use crate::{embed::EmbedError, store::StoreError, triage::TriageError};
+use crate::{embed::EmbedError, index::IndexError, store::StoreError, triage::TriageError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -43,9 +44,9 @@ pub enum ApiError {
     /// The one answer to every failed login, whatever was wrong.
     #[error("user or password wrong")]
     LoginFailed,
-    /// Seconds until the next request is allowed.
+    /// Seconds until the client's next request is allowed.
     #[error("too many requests; try again in {0} s")]
-    RateLimited(u64),
+    RateLimited(u32),
     #[error("internal error")]
     Internal(String),
 }
@@ -81,11 +82,35 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::NotReady | Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            // As text-embeddings-inference does: a full queue asks the client to slow down.
+            Self::Overloaded | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unauthorized | Self::LoginFailed => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Seconds after which trying again may succeed (`Retry-After`), for errors that pass.
+    pub fn retry_after(&self) -> Option<u32> {
+        match self {
+            Self::Overloaded => Some(1),
+            // Loading the model and indexing the catalogue take seconds.
+            Self::NotReady => Some(5),
+            Self::RateLimited(seconds) => Some(*seconds),
+            Self::InvalidJson(_)
+            | Self::UnsupportedMediaType
+            | Self::BodyTooLarge(_)
+            | Self::InvalidField(_)
+            | Self::EmptyText
+            | Self::TextTooLong(_)
+            | Self::NotFound(_)
+            | Self::MethodNotAllowed
+            | Self::Conflict(_)
+            | Self::Unauthorized
+            | Self::Forbidden
+            | Self::LoginFailed
+            | Self::Internal(_) => None,
         }
     }
 }
@@ -97,10 +122,10 @@ impl IntoResponse for ApiError {
         }
         let body = Json(json!({"code": self.code(), "message": self.to_string()}));
         let mut response = (self.status(), body).into_response();
-        if let Self::RateLimited(seconds) = self {
+        if let Some(seconds) = self.retry_after() {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -109,8 +134,33 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
+            StoreError::Database(_)
+            | StoreError::Migrate(_)
+            | StoreError::Location(..)
+            | StoreError::Corrupt(_) => Self::Internal(e.to_string()),
             StoreError::Conflict(m) => Self::Conflict(m),
-            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<EmbedError> for ApiError {
+    fn from(e: EmbedError) -> Self {
+        match e {
+            EmbedError::Overloaded => Self::Overloaded,
+            EmbedError::Stopped | EmbedError::Tokenizer(_) | EmbedError::Inference(_) => {
+                Self::Internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<IndexError> for ApiError {
+    fn from(e: IndexError) -> Self {
+        match e {
+            IndexError::Io(_)
+            | IndexError::NoCollection(_)
+            | IndexError::Dimension { .. }
+            | IndexError::Backend(_) => Self::Internal(e.to_string()),
         }
     }
 }
@@ -118,34 +168,13 @@ impl From<StoreError> for ApiError {
 impl From<TriageError> for ApiError {
     fn from(e: TriageError) -> Self {
         match e {
-            TriageError::Embed(EmbedError::Overloaded) => Self::Overloaded,
-            other => Self::Internal(other.to_string()),
+            TriageError::Embed(e) => e.into(),
+            TriageError::Index(e) => e.into(),
+            TriageError::Store(e) => e.into(),
+            TriageError::EmptyIndex | TriageError::Model(_) => Self::Internal(e.to_string()),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn internal_errors_do_not_leak_details() {
-        let e = ApiError::Internal("disk /secret full".into());
-        assert_eq!(e.to_string(), "internal error");
-        assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    }
-
-    #[test]
-    fn rate_limited_answers_429_with_retry_after() {
-        let r = ApiError::RateLimited(7).into_response();
-        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(r.headers()[header::RETRY_AFTER], "7");
-    }
-
-    #[test]
-    fn overload_maps_to_503() {
-        let e: ApiError = TriageError::Embed(EmbedError::Overloaded).into();
-        assert_eq!(e.code(), "overloaded");
-        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
-    }
-}
+mod tests;

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{
     ApiError, AppState, Route,
-    json::{ApiJson, BodyLimit},
+    extract::{ApiJson, BodyLimit},
 };
 use crate::triage::{dataset::Dataset, eval::EvalError};
 

@@ -8,8 +8,8 @@ use super::{ApiError, AppState, Route};
 
 pub fn routes() -> Vec<Route> {
     vec![
-        Route::public(Method::GET, "/healthz", healthz),
-        Route::public(Method::GET, "/readyz", readyz),
+        Route::public(Method::GET, "/healthz", healthz).uncounted(),
+        Route::public(Method::GET, "/readyz", readyz).uncounted(),
     ]
 }
 

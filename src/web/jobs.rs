@@ -1,15 +1,15 @@
 //! `/api/v1/admin/jobs`: the pipeline's queue as admins see it (ids, states, attempts and
 //! error kinds, never personal data) and retrying dead jobs.
 
-use axum::{
-    Json,
-    extract::{Path, Query, State},
-    http::Method,
-};
+use axum::{Json, extract::State, http::Method};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState, Route, auth::Caller};
+use super::{
+    ApiError, AppState, Route,
+    auth::Caller,
+    extract::{ApiPath, ApiQuery},
+};
 use crate::store::{Job, JobState};
 
 /// Most jobs listed at once.
@@ -31,7 +31,7 @@ struct ListQuery {
 
 async fn list(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let filter = match q.state.as_deref() {
         None => None,
@@ -92,7 +92,7 @@ impl From<&Job> for JobView {
 async fn retry(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id
         .parse()

@@ -7,15 +7,19 @@
 pub mod auth;
 pub mod error;
 mod evaluations;
+pub mod extract;
 mod health;
 mod inquiries;
 mod jobs;
-pub mod json;
 mod models;
+mod overload;
 pub mod routes;
 mod state;
 
+use std::sync::Arc;
+
 use axum::{Router, extract::DefaultBodyLimit, middleware::from_fn_with_state};
+use tokio::sync::Semaphore;
 
 pub use error::ApiError;
 pub use routes::{Audience, Route};
@@ -39,11 +43,13 @@ pub fn route_table(config: &Config) -> Vec<Route> {
 }
 
 pub fn router(state: AppState) -> Router {
-    let limit = state.config.server.max_body_bytes;
+    let server = &state.config.server;
+    let limit = server.max_body_bytes;
+    let permits = Arc::new(Semaphore::new(server.max_concurrent_requests));
     let (mut public, mut staff, mut admin) = (Router::new(), Router::new(), Router::new());
     for route in route_table(&state.config) {
         let (audience, path) = (route.audience, route.path);
-        let endpoint = route.into_endpoint(&state);
+        let endpoint = route.into_endpoint(&state, &permits);
         match audience {
             Audience::Public => public = public.route(path, endpoint),
             Audience::Staff => staff = staff.route(path, endpoint),
@@ -58,7 +64,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
         // Request lines carry method, path and status only, never bodies. Expected 503s
-        // (readiness polling, overload) are not errors; real 5xx are logged by `ApiError`.
+        // (readiness polling) are not errors; real 5xx are logged by `ApiError`.
         .layer(
             tower_http::trace::TraceLayer::new_for_http().on_failure(
                 tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),

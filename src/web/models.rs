@@ -1,16 +1,11 @@
 //! `/api/v1/admin/models`: the numbered model versions with their quality figures; training
 //! a new one, activating one and rolling back to the one before.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::Method,
-    response::IntoResponse,
-};
+use axum::{Json, extract::State, http::Method, response::IntoResponse};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{ApiError, AppState, Route, auth::Caller};
+use super::{ApiError, AppState, Route, auth::Caller, extract::ApiPath};
 use crate::store::{ModelVersion, Rollback};
 
 pub fn routes() -> Vec<Route> {
@@ -64,7 +59,7 @@ async fn list(State(state): State<AppState>) -> Result<impl IntoResponse, ApiErr
 
 async fn show(
     State(state): State<AppState>,
-    Path(version): Path<i64>,
+    ApiPath(version): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
     let v = state
         .store
@@ -100,7 +95,7 @@ async fn train(
 async fn activate(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(version): Path<i64>,
+    ApiPath(version): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
     if !state.ready()?.models.activate(version).await? {
         return Err(ApiError::NotFound(format!("no model version {version}")));

@@ -2,6 +2,8 @@
 //! builds the three trees from it — public, staff, admin, one rule each — so an endpoint
 //! cannot exist without an audience, and the route-table test walks the same list.
 
+use std::sync::Arc;
+
 use axum::{
     handler::Handler,
     http::Method,
@@ -9,7 +11,9 @@ use axum::{
     routing::{MethodFilter, MethodRouter, on},
 };
 
-use super::{AppState, auth::Limit};
+use tokio::sync::Semaphore;
+
+use super::{AppState, auth::Limit, overload};
 
 /// Who a route serves; each is one tree of the router with one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -28,6 +32,9 @@ pub struct Route {
     pub path: &'static str,
     /// The per-client allowance a public route draws on.
     pub limit: Option<Limit>,
+    /// Whether the request holds one of `server.max_concurrent_requests` permits (health
+    /// checks do not, so a busy service still answers its load balancer).
+    counted: bool,
     endpoint: MethodRouter<AppState>,
 }
 
@@ -43,6 +50,7 @@ impl Route {
             method,
             path,
             limit: None,
+            counted: true,
             endpoint: on(filter, handler),
         }
     }
@@ -77,20 +85,37 @@ impl Route {
         self
     }
 
+    /// Leaves the request out of the concurrency bound.
+    pub fn uncounted(mut self) -> Self {
+        self.counted = false;
+        self
+    }
+
     /// Wraps the endpoint, e.g. in a body limit of its own.
     pub fn map(mut self, f: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>) -> Self {
         self.endpoint = f(self.endpoint);
         self
     }
 
-    /// The endpoint with its rate limit, ready for its tree.
-    pub(super) fn into_endpoint(self, state: &AppState) -> MethodRouter<AppState> {
-        match self.limit {
-            None => self.endpoint,
-            Some(limit) => self.endpoint.layer(middleware::from_fn_with_state(
+    /// The endpoint with its rate limit and concurrency bound, ready for its tree.
+    pub(super) fn into_endpoint(
+        self,
+        state: &AppState,
+        permits: &Arc<Semaphore>,
+    ) -> MethodRouter<AppState> {
+        let mut endpoint = self.endpoint;
+        if let Some(limit) = self.limit {
+            endpoint = endpoint.layer(middleware::from_fn_with_state(
                 (state.clone(), limit),
                 super::auth::throttle::limited,
-            )),
+            ));
         }
+        if self.counted {
+            endpoint = endpoint.layer(middleware::from_fn_with_state(
+                permits.clone(),
+                overload::admit,
+            ));
+        }
+        endpoint
     }
 }

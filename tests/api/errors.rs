@@ -165,3 +165,153 @@ async fn hostile_text_is_stored_verbatim_and_returned_as_json_data() {
         .await;
     assert_eq!(stored["text"], text);
 }
+
+/// Every extractor's rejection answers in the JSON contract, not axum's plain text.
+#[tokio::test]
+async fn malformed_paths_queries_and_bodies_answer_in_the_json_contract() {
+    let app = spawn_app_without_engine().await;
+    for (method, path, body, status, code) in [
+        ("GET", "/api/v1/admin/models/abc", None, 404, "not_found"),
+        (
+            "POST",
+            "/api/v1/admin/models/abc/activate",
+            None,
+            404,
+            "not_found",
+        ),
+        (
+            "GET",
+            "/api/v1/admin/jobs?bogus=1",
+            None,
+            422,
+            "invalid_field",
+        ),
+        (
+            "GET",
+            "/api/v1/admin/jobs?limit=many",
+            None,
+            422,
+            "invalid_field",
+        ),
+        (
+            "GET",
+            "/api/v1/admin/jobs?state=lost",
+            None,
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/inquiries",
+            Some("[1, 2]"),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/inquiries",
+            Some("\"text\""),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/api/v1/inquiries/2026-000001/reply",
+            Some("{}"),
+            422,
+            "invalid_field",
+        ),
+    ] {
+        let mut req = app
+            .client
+            .request(method.parse().unwrap(), format!("{}{path}", app.base));
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        let r = req.send().await.unwrap();
+        let got = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let err: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{path}: not JSON: {text}"));
+        assert_eq!(
+            (got, err["code"].as_str()),
+            (status, Some(code)),
+            "{method} {path}: {err}"
+        );
+        assert!(!err["message"].as_str().unwrap().is_empty(), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn readiness_before_the_model_is_loaded_says_when_to_come_back() {
+    let app = spawn_app_without_engine().await;
+    let r = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert_eq!(r.headers()["retry-after"], "5");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "not_ready");
+}
+
+/// With every permit taken, one more API request is refused at once with 429 and
+/// `Retry-After`, instead of queuing; health checks still answer.
+#[tokio::test]
+async fn requests_beyond_the_concurrency_limit_are_429_with_retry_after() {
+    use tokio::io::AsyncWriteExt;
+
+    let app = crate::helpers::spawn_app_with(|c| c.server.max_concurrent_requests = 1).await;
+    let probe = || async {
+        let r = app
+            .client
+            .get(format!("{}/api/v1/inquiries/2026-999999", app.base))
+            .send()
+            .await
+            .unwrap();
+        let retry = r.headers().get("retry-after").cloned();
+        let status = r.status().as_u16();
+        let body: serde_json::Value = r.json().await.unwrap();
+        (status, retry, body)
+    };
+    assert_eq!(probe().await.0, 404, "a free permit serves the request");
+
+    // A request whose body never finishes holds the only permit.
+    let addr = app.base.trim_start_matches("http://");
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(
+        b"POST /api/v1/inquiries HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n\
+          content-length: 100\r\n\r\n{\"te",
+    )
+    .await
+    .unwrap();
+    let refused = wait_for_status(&probe, 429).await;
+    assert_eq!(refused.1.unwrap(), "1");
+    assert_eq!(refused.2["code"], "overloaded");
+    assert_eq!(app.get("/healthz").await.0, 200);
+
+    drop(slow);
+    wait_for_status(&probe, 404).await;
+}
+
+/// Probes until the status is `want` (the server takes a moment to see a connection come
+/// or go), at most five seconds.
+async fn wait_for_status<F, Fut>(
+    probe: &F,
+    want: u16,
+) -> (u16, Option<reqwest::header::HeaderValue>, serde_json::Value)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = (u16, Option<reqwest::header::HeaderValue>, serde_json::Value)>,
+{
+    for _ in 0..100 {
+        let got = probe().await;
+        if got.0 == want {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("status {want} not reached within 5 s");
+}

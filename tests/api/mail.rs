@@ -207,10 +207,9 @@ async fn clerk_reply_waits_in_the_outbox_while_the_relay_is_down_and_is_sent_onc
         "Wie beantrage ich Wohngeld?",
         None,
     );
-    let committed =
-        anliegen::intake::commit_raw(&app.state.store, &raw, &Default::default(), 20_000)
-            .await
-            .unwrap();
+    let committed = anliegen::intake::commit_raw(&app.state.store, &raw, &Default::default())
+        .await
+        .unwrap();
     let anliegen::store::Committed::NewCase(case) = committed else {
         panic!("{committed:?}")
     };
@@ -390,7 +389,7 @@ async fn a_case_number_in_the_subject_attaches_only_mail_from_the_case_sender() 
     let app = mail_app(None, sink.port, false).await;
     let store = &app.state.store;
     let commit = async |raw: Vec<u8>| {
-        anliegen::intake::commit_raw(store, &raw, &Default::default(), 20_000)
+        anliegen::intake::commit_raw(store, &raw, &Default::default())
             .await
             .unwrap()
     };
@@ -461,7 +460,6 @@ async fn the_acknowledgement_speaks_english_to_english_mail_and_german_otherwise
             &app.state.store,
             &citizen_mail(id, subject, body, None),
             &Default::default(),
-            20_000,
         )
         .await
         .unwrap();

@@ -51,7 +51,7 @@ struct Fixture {
     // Per-fixture limit overrides, so that limits can be tested with small files.
     max_bytes: Option<usize>,
     max_parts: Option<usize>,
-    max_text_chars: Option<usize>,
+    max_attachment_chars: Option<usize>,
 }
 
 impl Fixture {
@@ -60,7 +60,7 @@ impl Fixture {
         Limits {
             max_bytes: self.max_bytes.unwrap_or(d.max_bytes),
             max_parts: self.max_parts.unwrap_or(d.max_parts),
-            max_text_chars: self.max_text_chars.unwrap_or(d.max_text_chars),
+            max_attachment_chars: self.max_attachment_chars.unwrap_or(d.max_attachment_chars),
         }
     }
 
@@ -244,7 +244,7 @@ fn fixtures_match_expectations() {
 fn cut_off_fixtures_never_panic() {
     let limits = Limits {
         max_parts: 10,
-        max_text_chars: 2_000,
+        max_attachment_chars: 2_000,
         ..Limits::default()
     };
     for fixture in load_expected().fixture {

@@ -35,8 +35,9 @@ pub struct Limits {
     pub max_bytes: usize,
     /// MIME parts beyond this count (across nesting levels) are skipped.
     pub max_parts: usize,
-    /// Body and attachment texts are cut to this many characters.
-    pub max_text_chars: usize,
+    /// Text extracted from one attachment (PDF, text file) is cut to this many
+    /// characters. The body is never cut: it is bounded by `max_bytes`.
+    pub max_attachment_chars: usize,
 }
 
 impl Default for Limits {
@@ -44,7 +45,7 @@ impl Default for Limits {
         Limits {
             max_bytes: 25 * 1024 * 1024,
             max_parts: 200,
-            max_text_chars: 100_000,
+            max_attachment_chars: 100_000,
         }
     }
 }
@@ -149,8 +150,7 @@ fn parse_unguarded(raw: &[u8], limits: &Limits) -> ParsedEmail {
         ));
     }
 
-    let mut outer = ex.body;
-    let mut cut = text::truncate_chars(&mut outer, limits.max_text_chars);
+    let outer = ex.body;
     let forward_subject = parsed
         .subject
         .as_deref()
@@ -158,7 +158,7 @@ fn parse_unguarded(raw: &[u8], limits: &Limits) -> ParsedEmail {
     let cleaned = quotes::clean(&outer, forward_subject);
     // A message attached to a delivery or read report is the returned original, not a forward.
     parsed.forwarded = cleaned.forwarded || (ex.has_attached_message && !is_report);
-    let (mut original, mut clean) = match ex
+    let (original, mut clean) = match ex
         .nested_body
         .filter(|_| cleaned.text.is_empty() && !is_report)
     {
@@ -190,11 +190,15 @@ fn parse_unguarded(raw: &[u8], limits: &Limits) -> ParsedEmail {
         None if cleaned.text.is_empty() => (outer.clone(), outer),
         None => (outer, cleaned.text),
     };
-    cut |= text::truncate_chars(&mut original, limits.max_text_chars);
-    cut |= text::truncate_chars(&mut clean, limits.max_text_chars);
-    if cut || ex.text_truncated {
+    if ex.text_truncated {
         parsed.truncated = true;
-        notes.push(format!("text cut to {} characters", limits.max_text_chars));
+        notes.push(format!(
+            "attachment text cut to {} characters",
+            limits.max_attachment_chars
+        ));
+    }
+    if text::is_blank(&clean) {
+        clean.clear();
     }
     parsed.attachments = ex.attachments;
 
@@ -240,8 +244,15 @@ fn parse_unguarded(raw: &[u8], limits: &Limits) -> ParsedEmail {
 }
 
 fn too_large(raw: &[u8], limits: &Limits) -> ParsedEmail {
-    let mut parsed = ParsedEmail::new(raw, Outcome::TooLarge);
-    let window = &raw[..raw.len().min(HEADER_WINDOW)];
+    parse_oversized(raw, raw.len(), limits)
+}
+
+/// The record of a message of `size` bytes, over `limits.max_bytes`, of which only `head`
+/// (its beginning) was read: `TooLarge` with the headers found in the first 64 KiB. Without
+/// a Message-ID the dedup key is the hash of `head`.
+pub fn parse_oversized(head: &[u8], size: usize, limits: &Limits) -> ParsedEmail {
+    let mut parsed = ParsedEmail::new(head, Outcome::TooLarge);
+    let window = &head[..head.len().min(HEADER_WINDOW)];
     // Parse only up to the blank line (LF or CRLF) that ends the header, so a cut-off body
     // in the window cannot confuse the header parser; without one, the whole window.
     let header_end = (0..window.len())
@@ -252,8 +263,7 @@ fn too_large(raw: &[u8], limits: &Limits) -> ParsedEmail {
     }
     parsed.truncated = true;
     parsed.reason = Some(format!(
-        "message is {} bytes, over the limit of {} bytes; only the headers were read",
-        raw.len(),
+        "message is {size} bytes, over the limit of {} bytes; only the headers were read",
         limits.max_bytes
     ));
     parsed
@@ -366,7 +376,7 @@ mod tests {
         };
         let limits = Limits {
             max_parts: 8,
-            max_text_chars: 500,
+            max_attachment_chars: 500,
             ..Limits::default()
         };
         for round in 0..3000 {

@@ -124,8 +124,10 @@ fn attachment(
                 extracted_text: None,
             });
             if depth < MAX_NESTING {
-                let body = walk(nested, limits, budget, depth + 1, ex);
-                let body = finish_text(Some(body), limits, ex);
+                // An attached message is mail text, bounded by the message size like the
+                // body: tidied, never cut.
+                let body = text::tidy(&walk(nested, limits, budget, depth + 1, ex));
+                let body = (!body.is_empty()).then_some(body);
                 if ex.nested_body.is_none() {
                     ex.nested_body.clone_from(&body);
                 }
@@ -144,13 +146,13 @@ fn attachment(
     });
 }
 
-/// Tidies, drops empty results and applies `max_text_chars`.
+/// Tidies, drops empty results and applies `max_attachment_chars`.
 fn finish_text(text: Option<String>, limits: &Limits, ex: &mut Extracted) -> Option<String> {
     let mut t = text::tidy(&text?);
     if t.is_empty() {
         return None;
     }
-    if text::truncate_chars(&mut t, limits.max_text_chars) {
+    if text::truncate_chars(&mut t, limits.max_attachment_chars) {
         ex.text_truncated = true;
     }
     Some(t)
@@ -324,7 +326,7 @@ mod tests {
             Content-Type: application/octet-stream\nContent-Disposition: attachment; filename=\"Liste.TXT\"\n\n\
             Sch\xe4den: 1234567890\n--b--\n";
         let limits = Limits {
-            max_text_chars: 10,
+            max_attachment_chars: 10,
             ..Limits::default()
         };
         let ex = run(raw, &limits);

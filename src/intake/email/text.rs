@@ -50,6 +50,12 @@ pub(super) fn tidy(text: &str) -> String {
     out
 }
 
+/// Whether `text` shows nothing: only whitespace and invisible characters.
+pub(super) fn is_blank(text: &str) -> bool {
+    text.chars()
+        .all(|c| c.is_whitespace() || crate::domain::inquiry::is_invisible(c))
+}
+
 /// Cuts `text` to at most `max_chars` characters (never inside a UTF-8 sequence).
 /// Returns whether anything was cut.
 pub(super) fn truncate_chars(text: &mut String, max_chars: usize) -> bool {

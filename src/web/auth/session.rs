@@ -18,7 +18,7 @@ use crate::{
     config::Config,
     domain::UserName,
     store::secret::{self, Secret},
-    web::{ApiError, AppState, json::ApiJson, routes::Route},
+    web::{ApiError, AppState, extract::ApiJson, routes::Route},
 };
 
 pub fn routes() -> Vec<Route> {

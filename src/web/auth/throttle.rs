@@ -51,7 +51,8 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
         }
         result.map_err(|not_until| {
             let wait = not_until.wait_time_from(self.inner.clock().now());
-            ApiError::RateLimited(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            ApiError::RateLimited(u32::try_from(seconds).unwrap_or(u32::MAX))
         })
     }
 }

@@ -8,7 +8,7 @@ mod review;
 
 use axum::{
     Json,
-    extract::{Path, State},
+    extract::State,
     http::{Method, StatusCode},
     response::IntoResponse,
 };
@@ -18,15 +18,14 @@ use serde::{Deserialize, Serialize};
 use super::{
     ApiError, AppState, Route,
     auth::{Caller, Limit},
-    json::ApiJson,
+    extract::{ApiJson, ApiPath},
 };
 use crate::{
-    domain::{CaseNumber, Channel, Decision, InquiryStatus, InquiryText, inquiry::InvalidText},
+    domain::{
+        CaseNumber, Channel, Decision, InquiryStatus, InquiryText, Sender, inquiry::InvalidText,
+    },
     store::{NewInquiry, StoredInquiry},
 };
-
-/// Longest accepted sender address.
-const MAX_SENDER: usize = 320;
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -72,18 +71,10 @@ async fn create(
         ));
     }
     let channel = Channel::Api;
-    let sender = body
-        .sender
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty());
-    if sender
-        .as_ref()
-        .is_some_and(|s| s.chars().count() > MAX_SENDER)
-    {
-        return Err(ApiError::InvalidField(format!(
-            "sender is longer than {MAX_SENDER} characters"
-        )));
-    }
+    let sender = match body.sender.as_deref().map(Sender::parse).transpose() {
+        Ok(sender) => sender.flatten().map(Sender::into_string),
+        Err(e) => return Err(ApiError::InvalidField(e.to_string())),
+    };
     // Subscribed before the job exists, so a decision made at once is not missed.
     let finished = state.pipeline.subscribe();
     let inquiry = state
@@ -163,7 +154,7 @@ impl<'a> From<&'a StoredInquiry> for InquiryView<'a> {
 async fn show(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(case): Path<String>,
+    ApiPath(case): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (_, inquiry) = state.inquiry_for(&caller, &case).await?;
     Ok(Json(InquiryView::from(&inquiry)).into_response())

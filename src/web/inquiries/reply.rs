@@ -1,12 +1,7 @@
 //! `POST /api/v1/inquiries/{case}/reply`: queues a clerk's approved reply to the citizen,
 //! threaded onto the case's latest mail; the outbox worker delivers it.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    http::StatusCode,
-    response::IntoResponse,
-};
+use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -14,7 +9,11 @@ use super::parse_text;
 use crate::{
     config::MailLanguage,
     outbound::notify,
-    web::{ApiError, AppState, auth::Caller, json::ApiJson},
+    web::{
+        ApiError, AppState,
+        auth::Caller,
+        extract::{ApiJson, ApiPath},
+    },
 };
 
 #[derive(Debug, Deserialize)]
@@ -28,7 +27,7 @@ pub(super) struct ReplyBody {
 pub(super) async fn reply(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(case): Path<String>,
+    ApiPath(case): ApiPath<String>,
     ApiJson(body): ApiJson<ReplyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let text = parse_text(&body.text, &state)?;

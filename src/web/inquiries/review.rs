@@ -3,22 +3,22 @@
 //! scheduled in the background. The audit log names the authenticated caller; an `actor`
 //! in the body is accepted for old clients and ignored.
 
-use axum::{
-    Json,
-    extract::{Path, State},
-    response::IntoResponse,
-};
+use axum::{Json, extract::State, response::IntoResponse};
 use serde_json::json;
 
 use crate::{
     triage::review::{self, Review, ReviewError},
-    web::{ApiError, AppState, auth::Caller, json::ApiJson},
+    web::{
+        ApiError, AppState,
+        auth::Caller,
+        extract::{ApiJson, ApiPath},
+    },
 };
 
 pub(super) async fn review(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Path(case): Path<String>,
+    ApiPath(case): ApiPath<String>,
     ApiJson(body): ApiJson<Review>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ready = state.ready()?;
