@@ -15,6 +15,8 @@ mod models;
 mod overload;
 pub mod routes;
 mod state;
+mod tokens;
+mod users;
 
 use std::sync::Arc;
 
@@ -36,6 +38,8 @@ pub fn route_table(config: &Config) -> Vec<Route> {
         jobs::routes(),
         models::routes(),
         evaluations::routes(config.server.max_upload_bytes),
+        users::routes(),
+        tokens::routes(),
     ]
     .into_iter()
     .flatten()

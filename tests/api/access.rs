@@ -143,6 +143,8 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
     let eval = json!({"train": [], "test": []});
     let text = json!({"text": "Die Straßenlaterne vor Hausnummer 7 ist kaputt"});
     let wrong = json!({"username": "admin", "password": "falsch falsch falsch"});
+    let account = json!({"name": "neu", "role": "clerk", "departments": ["tiefbau"], "password": crate::helpers::PASSWORD});
+    let new_token = json!({"name": "ticketsystem", "role": "clerk", "departments": ["tiefbau"]});
     use Method as M;
     let rows = vec![
         row(M::GET, "/healthz", "/healthz", None, [200; 6]),
@@ -245,6 +247,48 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
             "/api/v1/admin/evaluations",
             Some(eval),
             [401, 403, 403, 422, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/users",
+            "/api/v1/admin/users",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/users",
+            "/api/v1/admin/users",
+            Some(account),
+            [401, 403, 403, 201, 401, 401],
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/admin/users/{name}",
+            "/api/v1/admin/users/niemand",
+            Some(json!({"disabled": true})),
+            [401, 403, 403, 404, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/tokens",
+            "/api/v1/admin/tokens",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/tokens",
+            "/api/v1/admin/tokens",
+            Some(new_token),
+            [401, 403, 403, 201, 401, 401],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/admin/tokens/{id}",
+            "/api/v1/admin/tokens/999999",
+            None,
+            [401, 403, 403, 404, 401, 401],
         ),
         // Last: it ends the sessions it is sent with.
         row(

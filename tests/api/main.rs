@@ -22,3 +22,4 @@ mod process;
 mod rss;
 mod sessions;
 mod store;
+mod tokens;

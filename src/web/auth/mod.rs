@@ -1,12 +1,13 @@
 //! Authentication and the rules of the route trees. A request proves who it is with an API
 //! token (`Authorization: Bearer`), a session cookie from the login, or — from a trusted
-//! reverse proxy — a single-sign-on header; the staff tree admits any of them, the admin
+//! reverse proxy — a single-sign-on header (tried in this order); the staff tree admits any of them, the admin
 //! tree only the admin role. Failures answer `401 unauthorized` (no or dead credentials)
 //! or `403 forbidden` (a clerk on an admin route).
 
 pub mod identity;
 pub mod password;
 mod session;
+mod sso;
 pub mod throttle;
 
 use axum::{
@@ -66,7 +67,7 @@ pub fn session_limits(config: &Config) -> SessionLimits {
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-    _extensions: &Extensions,
+    extensions: &Extensions,
 ) -> Result<Option<Identity>, ApiError> {
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value
@@ -87,9 +88,11 @@ pub async fn authenticate(
             .store
             .session_user(&digest, session_limits(&state.config))
             .await?;
-        return Ok(user.map(|u| Identity::from_session(u, digest)));
+        if let Some(user) = user {
+            return Ok(Some(Identity::from_session(user, digest)));
+        }
     }
-    Ok(None)
+    Ok(sso::identity(&state.config.auth, headers, extensions))
 }
 
 /// The staff tree's rule: any authenticated caller (clerk or admin).
