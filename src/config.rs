@@ -197,6 +197,12 @@ pub struct MailConfig {
     /// Departments (catalogue ids) whose confidently routed inquiries are forwarded to
     /// their mailbox.
     pub forward_departments: Vec<String>,
+    /// Mail addresses given through the web or the API without their confirmation: the
+    /// acknowledgement and replies go out at once (anyone can then make the authority
+    /// mail any address). Off: such an address first gets a confirmation request.
+    pub ack_unconfirmed: bool,
+    /// Confirmation requests one address gets within a day at most.
+    pub confirmations_per_address_per_day: u32,
     /// Larger messages are recorded as `too_large` without their body.
     pub max_message_bytes: usize,
     pub imap: Vec<ImapConfig>,
@@ -210,6 +216,8 @@ impl Default for MailConfig {
             enabled: false,
             ack_language: AckLanguage::Auto,
             forward_departments: Vec::new(),
+            ack_unconfirmed: false,
+            confirmations_per_address_per_day: 3,
             max_message_bytes: 25 * 1024 * 1024,
             imap: Vec::new(),
             smtp: SmtpConfig::default(),

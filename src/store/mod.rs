@@ -22,16 +22,20 @@ use sqlx::{
     any::{AnyPoolOptions, AnyRow},
 };
 
+mod citizen;
 mod mail;
 mod outbox;
+mod reach;
 pub mod secret;
 mod sessions;
 mod tokens;
 mod training;
 mod users;
 
+pub use citizen::{CaseReply, SecretPurpose};
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{OutboxEntry, QueuedMail};
+pub use reach::InquiryQuery;
 pub use sessions::SessionLimits;
 pub use tokens::{ApiToken, NewToken};
 pub use training::{ModelVersion, NewExample, Rollback, TrainingExample};
@@ -72,6 +76,8 @@ pub struct StoredInquiry {
     pub text: String,
     pub status: InquiryStatus,
     pub decision: Option<Decision>,
+    /// Whether the citizen confirmed the contact address (web and API intake).
+    pub contact_confirmed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +214,7 @@ impl Store {
         .bind(inquiry_id)
         .execute(&mut *tx)
         .await?;
+        reach::set_reach_in(&mut tx, inquiry_id, decision).await?;
         tx.commit().await?;
         Ok(status)
     }
@@ -302,6 +309,7 @@ pub(crate) async fn insert_inquiry_tx(
         text: new.text,
         status: InquiryStatus::Received,
         decision: None,
+        contact_confirmed: false,
     })
 }
 
@@ -351,6 +359,9 @@ fn inquiry_from_row(r: &AnyRow) -> Result<StoredInquiry, StoreError> {
             .map(|d| serde_json::from_str(&d))
             .transpose()
             .map_err(|_| corrupt("decision"))?,
+        contact_confirmed: r
+            .try_get::<Option<String>, _>("contact_confirmed_at")?
+            .is_some(),
     })
 }
 

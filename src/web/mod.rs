@@ -15,6 +15,7 @@ mod models;
 mod overload;
 pub mod routes;
 mod state;
+mod status;
 mod tokens;
 mod users;
 
@@ -35,6 +36,7 @@ pub fn route_table(config: &Config) -> Vec<Route> {
         health::routes(),
         auth::routes(),
         inquiries::routes(),
+        status::routes(),
         jobs::routes(),
         models::routes(),
         evaluations::routes(config.server.max_upload_bytes),
@@ -67,12 +69,17 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
-        // Request lines carry method, path and status only, never bodies. Expected 503s
-        // (readiness polling) are not errors; real 5xx are logged by `ApiError`.
+        // Request lines carry method, path and status only, never bodies nor query strings
+        // (the citizen's status secret travels in one). Expected 503s (readiness polling)
+        // are not errors; real 5xx are logged by `ApiError`.
         .layer(
-            tower_http::trace::TraceLayer::new_for_http().on_failure(
-                tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
-            ),
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_failure(
+                    tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+                ),
         )
         .with_state(state)
 }

@@ -117,6 +117,17 @@ impl TestApp {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
+    /// Posts a new inquiry that must be decided at once and returns it as staff see it,
+    /// with the whole decision.
+    pub async fn route_inquiry(&self, body: &Value) -> Value {
+        let (status, receipt) = self.post_inquiry(body).await;
+        assert_eq!(status, 201, "{receipt}");
+        let case = receipt["case_number"].as_str().unwrap();
+        let (status, stored) = self.get(&format!("/api/v1/inquiries/{case}")).await;
+        assert_eq!(status, 200, "{stored}");
+        stored
+    }
+
     pub async fn post_raw(&self, content_type: Option<&str>, body: Vec<u8>) -> (u16, Value) {
         let mut req = self
             .anonymous
