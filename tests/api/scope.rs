@@ -128,3 +128,40 @@ async fn the_review_in_the_audit_log_names_the_session_user_whatever_the_body_cl
             .contains(&format!("user:{clerk_id}"))
     );
 }
+
+/// Fifty reviews of one case once taught the model fifty times; a case teaches once, with
+/// its latest review.
+#[tokio::test]
+async fn repeated_reviews_of_one_case_leave_one_training_example() {
+    let app = spawn_app_with(|_| {}).await;
+    app.start_engine().await;
+    let case = case_with(
+        &app,
+        Some(decision("strassenbeleuchtung-defekt", "tiefbau", &[])),
+    )
+    .await;
+    let clerk = app.clerk("clerk-a", &["tiefbau"]).await;
+    for body in [
+        json!({"action": "accept"}),
+        json!({"action": "reroute", "service": "strassenschaden"}),
+        json!({"action": "reroute", "service": "verkehrszeichen-beschaedigt"}),
+    ] {
+        let r = clerk
+            .post(format!("{}/api/v1/inquiries/{case}/review", app.base))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{body}");
+    }
+    let db = crate::store::raw(&app.state.config.database.url).await;
+    let labels: Vec<String> = sqlx::query_scalar(
+        "SELECT t.service_id FROM training_examples t JOIN inquiries i ON i.id = t.inquiry_id
+         WHERE i.case_number = $1",
+    )
+    .bind(&case)
+    .fetch_all(&db)
+    .await
+    .unwrap();
+    assert_eq!(labels, ["verkehrszeichen-beschaedigt"]);
+}
