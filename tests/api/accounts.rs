@@ -343,3 +343,34 @@ async fn user_commands_create_list_disable_and_reset_accounts() {
         "{audit:?}"
     );
 }
+
+/// Started beyond loopback without an admin, the server says how to create one; with one,
+/// it says nothing of the kind.
+#[tokio::test]
+async fn serving_beyond_loopback_without_an_admin_warns() {
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/anliegen.db", data.path().display());
+    let port = crate::helpers::free_port().to_string();
+    let bind = format!("0.0.0.0:{port}");
+    let env = [("ANLIEGEN__SERVER__BIND", bind.as_str())];
+    let mut server = crate::process::Anliegen::start("serve", data.path(), &url, &env);
+    server.wait_until_working().await;
+    server.kill();
+    let log = server.log_text();
+    assert!(
+        log.contains("listening beyond loopback without any admin account")
+            && log.contains("anliegen user add NAME --role admin"),
+        "{log}"
+    );
+
+    let store = Store::open(&url).await.unwrap();
+    add(&store, "chefin", Role::Admin, &[]).await;
+    let mut server = crate::process::Anliegen::start("serve", data.path(), &url, &env);
+    server.wait_until_working().await;
+    server.kill();
+    assert!(
+        !server.log_text().contains("admin account"),
+        "{}",
+        server.log_text()
+    );
+}
