@@ -76,6 +76,26 @@ async fn the_status_secret_opens_its_own_case_only_and_shows_no_internals() {
         );
     }
 
+    // Interleaved, so load on the machine hits both alike.
+    let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
+    for _ in 0..25 {
+        let started = std::time::Instant::now();
+        status(&app, case, &"0".repeat(64)).await;
+        wrong.push(started.elapsed());
+        let started = std::time::Instant::now();
+        status(&app, &format!("{year}-999999"), &"0".repeat(64)).await;
+        unknown.push(started.elapsed());
+    }
+    wrong.sort();
+    unknown.sort();
+    let ratio = wrong[12].as_secs_f64() / unknown[12].as_secs_f64();
+    assert!(
+        (0.33..3.0).contains(&ratio),
+        "medians {:?} vs {:?}",
+        wrong[12],
+        unknown[12]
+    );
+
     let reply = json!({"text": "Die Laterne wird am Montag repariert."});
     let r = app
         .client
