@@ -28,7 +28,13 @@ COPY --from=build /src/target/release/anliegen /usr/local/bin/anliegen
 COPY --from=build /src/config ./config
 COPY --from=build /src/prompts ./prompts
 COPY --from=build /src/models/multilingual-e5-small ./models/multilingual-e5-small
-# State (database, vector index) lives in a volume owned by the service user.
+# State (database, vector index) lives in a volume owned by the service user. The service
+# binds all interfaces inside the container so the host can reach it; publish the port on
+# the host's loopback only (`-p 127.0.0.1:8080:8080`) behind a TLS reverse proxy, set
+# ANLIEGEN__SERVER__PUBLIC_URL to the proxy's https:// address and
+# ANLIEGEN__AUTH__TRUSTED_PROXIES to its address (README, "Security"). Create the first
+# admin with `docker run … anliegen user add NAME --role admin --password-stdin`; until
+# then the start log warns.
 ENV ANLIEGEN__DATA__DIR=/var/lib/anliegen \
     ANLIEGEN__DATABASE__URL=sqlite:///var/lib/anliegen/anliegen.db \
     ANLIEGEN__SERVER__BIND=0.0.0.0:8080 \

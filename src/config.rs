@@ -3,9 +3,13 @@
 //! turned into validated settings in one place, so the rest of the program never sees a
 //! half-configured value.
 
+mod access;
+
 use std::{net::SocketAddr, path::PathBuf};
 
 use serde::Deserialize;
+
+pub use access::{AuthConfig, GroupGrant, ProxyNet, RateLimitConfig};
 
 const DEFAULTS: &str = include_str!("../config/anliegen.toml");
 const ENV_PREFIX: &str = "ANLIEGEN__";
@@ -38,6 +42,8 @@ pub struct Config {
     pub log: LogConfig,
     #[serde(default)]
     pub mail: MailConfig,
+    pub auth: AuthConfig,
+    pub rate_limit: RateLimitConfig,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +54,33 @@ pub struct ServerConfig {
     pub max_upload_bytes: usize,
     pub max_text_chars: usize,
     pub max_concurrent_requests: usize,
+    /// The address citizens and staff reach the service under (behind the reverse proxy);
+    /// links in mail point here, and `https://` marks the session cookie `Secure`.
+    #[serde(deserialize_with = "public_url")]
+    pub public_url: String,
+}
+
+impl ServerConfig {
+    /// Whether the service is reached over TLS (the session cookie is then `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// `server.public_url` without its trailing slash; only `http://` and `https://` URLs.
+fn public_url<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let raw = String::deserialize(d)?;
+    let url = raw.trim().trim_end_matches('/');
+    let host = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(serde::de::Error::custom(format!(
+            "'{raw}' is not an http:// or https:// URL"
+        )));
+    }
+    Ok(url.to_string())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -164,6 +197,12 @@ pub struct MailConfig {
     /// Departments (catalogue ids) whose confidently routed inquiries are forwarded to
     /// their mailbox.
     pub forward_departments: Vec<String>,
+    /// Mail addresses given through the web or the API without their confirmation: the
+    /// acknowledgement and replies go out at once (anyone can then make the authority
+    /// mail any address). Off: such an address first gets a confirmation request.
+    pub ack_unconfirmed: bool,
+    /// Confirmation requests one address gets within a day at most.
+    pub confirmations_per_address_per_day: u32,
     /// Larger messages are recorded as `too_large` without their body.
     pub max_message_bytes: usize,
     pub imap: Vec<ImapConfig>,
@@ -177,6 +216,8 @@ impl Default for MailConfig {
             enabled: false,
             ack_language: AckLanguage::Auto,
             forward_departments: Vec::new(),
+            ack_unconfirmed: false,
+            confirmations_per_address_per_day: 3,
             max_message_bytes: 25 * 1024 * 1024,
             imap: Vec::new(),
             smtp: SmtpConfig::default(),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use anliegen::config::{Config, LogFormat};
-use cli::{catalogue::CatalogueAction, model::ModelAction, ops, train};
+use cli::{catalogue::CatalogueAction, model::ModelAction, ops, train, user::UserAction};
 
 #[derive(Parser)]
 #[command(
@@ -76,6 +76,11 @@ enum Command {
         #[command(subcommand)]
         action: CatalogueAction,
     },
+    /// Staff accounts: add, list, disable, enable, set-password.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
 }
 
 fn init_logging(config: &Config) {
@@ -118,5 +123,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(args) => train::eval(&config, args).await,
         Command::Model { action } => cli::model::run(&config, action).await,
         Command::Catalogue { action } => cli::catalogue::run(&config, action).await,
+        Command::User { action } => cli::user::run(&config, action).await,
     }
 }

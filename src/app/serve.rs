@@ -63,16 +63,38 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if let Ok(local) = listener.local_addr() {
         tracing::info!(addr = %local, "listening");
     }
+    warn_without_admin(&store, addr).await?;
     let state = AppState::new(config, store);
     let engine = spawn_engine(state.clone(), ModelSource::Load);
     let _mail = spawn_mail(&state.config, &state.store, &state.pipeline)?;
-    let server = axum::serve(listener, web::router(state)).with_graceful_shutdown(async {
+    // Connection info gives rate limits and trusted-proxy checks the peer address.
+    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async {
         let _ = tokio::signal::ctrl_c().await;
     });
     tokio::select! {
         served = server => served.map_err(ServeError::Http),
         started = engine => Ok(started??),
     }
+}
+
+/// Says how to create the first admin when there is none; louder when the service listens
+/// beyond loopback, where it is exposed before anyone could manage it.
+async fn warn_without_admin(store: &Store, addr: SocketAddr) -> Result<(), StoreError> {
+    if store.enabled_admins().await? > 0 {
+        return Ok(());
+    }
+    let how = "create one with `anliegen user add NAME --role admin`";
+    if addr.ip().is_loopback() {
+        tracing::warn!("no admin account yet: {how}");
+    } else {
+        tracing::warn!(
+            %addr,
+            "listening beyond loopback without any admin account: {how}, and expose the \
+             service only behind a TLS reverse proxy (README, \"Security\")"
+        );
+    }
+    Ok(())
 }
 
 /// Loads the engine in the background, hands the HTTP handlers its capabilities, then runs

@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod model;
 pub mod ops;
 pub mod train;
+pub mod user;
 
 use anliegen::{config::Config, store::Store};
 

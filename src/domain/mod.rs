@@ -1,7 +1,8 @@
-//! Pure domain types: the service catalogue, case numbers, inquiries, routing decisions and
-//! the mail anliegen sends.
+//! Pure domain types: the service catalogue, case numbers, inquiries, routing decisions,
+//! the mail anliegen sends and the staff roles with the departments an inquiry is in reach of.
 //! Nothing here performs IO beyond reading the catalogue text it is handed.
 
+pub mod access;
 pub mod area;
 pub mod case;
 pub mod catalogue;
@@ -10,6 +11,7 @@ pub mod facts;
 pub mod inquiry;
 pub mod outbound;
 
+pub use access::{InvalidGrant, Role, UserName, check_grant};
 pub use area::Area;
 pub use case::CaseNumber;
 pub use catalogue::{Catalogue, CatalogueError, Department, Meta, Service};

@@ -2,6 +2,12 @@
 //! citizen and the forward to the department after a decision ([`on_decided`]), and a
 //! clerk's approved reply ([`queue_reply`]). Everything is queued in the outbox; the
 //! worker delivers it.
+//!
+//! No open relay: mail goes to a citizen's address only when the authority received a mail
+//! from it, or the citizen confirmed it, or `mail.ack_unconfirmed` accepts the risk
+//! ([`may_mail_contact`]). An address given through the web or the API gets one fixed
+//! confirmation request instead of the acknowledgement — a few per day at most — and no
+//! automatic mail ever repeats the citizen's text.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -11,38 +17,86 @@ use super::templates::{self, Template};
 use crate::{
     config::{AckLanguage, MailConfig, MailLanguage},
     domain::{Channel, Decision, Outbound, OutboundKind, RouteStatus},
-    store::{Store, StoreError, StoredInquiry, ThreadMessage},
+    store::{SecretPurpose, Store, StoreError, StoredInquiry, ThreadMessage},
 };
 
-/// Queues the acknowledgement (email inquiries only) and, for a confident routing to a
-/// department with forwarding on, the forward. Deciding a case again queues neither twice.
+/// Whether mail may go to the inquiry's contact address: it wrote to the authority (the
+/// mail channel), the citizen confirmed it, or `mail.ack_unconfirmed` accepts the risk.
+pub fn may_mail_contact(inquiry: &StoredInquiry, mail: &MailConfig) -> bool {
+    inquiry.channel == Channel::Email || inquiry.contact_confirmed || mail.ack_unconfirmed
+}
+
+/// Where the citizen reads the case's status with its secret (under `server.public_url`).
+pub fn status_url(public_url: &str, case: &str, secret: &str) -> String {
+    format!("{public_url}/api/v1/status/{case}?token={secret}")
+}
+
+/// Where the citizen confirms the contact address.
+pub fn confirm_url(public_url: &str, case: &str, secret: &str) -> String {
+    format!("{public_url}/api/v1/status/{case}/confirm?token={secret}")
+}
+
+/// Queues the acknowledgement (or, for an unconfirmed address, the confirmation request)
+/// and, for a confident routing of a mailed inquiry to a department with forwarding on, the
+/// forward. Deciding a case again queues neither twice.
 pub async fn on_decided(
     store: &Store,
     mail: &MailConfig,
+    public_url: &str,
     inquiry: &StoredInquiry,
     decision: &Decision,
 ) -> Result<(), StoreError> {
-    if !mail.enabled || inquiry.channel != Channel::Email {
+    if !mail.enabled {
         return Ok(());
     }
     let first = store.thread_message(inquiry.id, false).await?;
     let case = inquiry.case_number.to_string();
     let subject = templates::subject(&case, first.as_ref().and_then(|m| m.subject.as_deref()));
-    if let Some(citizen) = &inquiry.sender {
-        let body = templates::render(
-            Template::Ack,
-            ack_language(mail.ack_language, &inquiry.text),
-            &[
-                ("case_number", &case),
-                ("department", &decision.department.name),
-            ],
-        );
+    if let Some(citizen) = inquiry.sender.as_deref().filter(|s| s.contains('@')) {
+        let body = if may_mail_contact(inquiry, mail) {
+            let secret = store
+                .issue_case_secret(inquiry.id, SecretPurpose::Status)
+                .await?;
+            templates::render(
+                Template::Ack,
+                ack_language(mail.ack_language, &inquiry.text),
+                &[
+                    ("case_number", &case),
+                    ("department", &decision.department.name),
+                    (
+                        "status_url",
+                        &status_url(public_url, &case, secret.as_str()),
+                    ),
+                ],
+            )
+        } else {
+            let day = Utc::now() - chrono::Duration::days(1);
+            let sent = store.confirmation_requests_to(citizen, day).await?;
+            if sent >= i64::from(mail.confirmations_per_address_per_day) {
+                tracing::info!(case = %case, "no confirmation request: the address had its share today");
+                return Ok(());
+            }
+            let secret = store
+                .issue_case_secret(inquiry.id, SecretPurpose::Confirm)
+                .await?;
+            templates::render(
+                Template::Confirm,
+                ack_language(mail.ack_language, &inquiry.text),
+                &[
+                    ("case_number", &case),
+                    (
+                        "confirm_url",
+                        &confirm_url(public_url, &case, secret.as_str()),
+                    ),
+                ],
+            )
+        };
         let (in_reply_to, references) = thread(first.as_ref());
         store
             .enqueue_outbound(&Outbound {
                 inquiry_id: inquiry.id,
                 kind: OutboundKind::Ack,
-                to_address: citizen.clone(),
+                to_address: citizen.to_string(),
                 subject: subject.clone(),
                 body,
                 message_id: new_message_id(mail, &case, "ack"),
@@ -52,7 +106,10 @@ pub async fn on_decided(
             })
             .await?;
     }
-    let forward = decision.status == RouteStatus::Routed
+    // Only what the authority received by mail is forwarded: text typed into the web or the
+    // API reaches the department through the inbox, not through its mailbox.
+    let forward = inquiry.channel == Channel::Email
+        && decision.status == RouteStatus::Routed
         && mail.forward_departments.contains(&decision.department.id)
         && !decision.department.mailbox.is_empty();
     if forward {
@@ -122,7 +179,7 @@ pub fn ack_language(setting: AckLanguage, text: &str) -> MailLanguage {
 }
 
 /// Queues a clerk's reply to the citizen, threaded onto the case's latest inbound mail.
-/// Returns the queued mail, or `None` when the case has no address to write to.
+/// Returns the queued mail, or `None` when the case has no address mail may go to.
 pub async fn queue_reply(
     store: &Store,
     mail: &MailConfig,
@@ -133,6 +190,9 @@ pub async fn queue_reply(
     let Some(citizen) = inquiry.sender.clone().filter(|s| s.contains('@')) else {
         return Ok(None);
     };
+    if !may_mail_contact(inquiry, mail) {
+        return Ok(None);
+    }
     let last = store.thread_message(inquiry.id, true).await?;
     let case = inquiry.case_number.to_string();
     let (in_reply_to, references) = thread(last.as_ref());

@@ -7,7 +7,10 @@ use crate::config::MailLanguage;
 /// Which text to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Template {
+    /// Received, with the case number, the department and the status link.
     Ack,
+    /// To an address given through the web or the API: confirm it to receive mail.
+    Confirm,
     Forward,
     Reply,
 }
@@ -16,6 +19,8 @@ fn source(template: Template, language: MailLanguage) -> &'static str {
     match (template, language) {
         (Template::Ack, MailLanguage::De) => include_str!("../../prompts/ack.de.txt"),
         (Template::Ack, MailLanguage::En) => include_str!("../../prompts/ack.en.txt"),
+        (Template::Confirm, MailLanguage::De) => include_str!("../../prompts/confirm.de.txt"),
+        (Template::Confirm, MailLanguage::En) => include_str!("../../prompts/confirm.en.txt"),
         // Forwards go to staff, who read German.
         (Template::Forward, _) => include_str!("../../prompts/forward.de.txt"),
         (Template::Reply, MailLanguage::De) => include_str!("../../prompts/reply.de.txt"),
@@ -53,10 +58,36 @@ mod tests {
             let t = render(
                 Template::Ack,
                 lang,
-                &[("case_number", "2026-000007"), ("department", "Tiefbau")],
+                &[
+                    ("case_number", "2026-000007"),
+                    ("department", "Tiefbau"),
+                    ("status_url", "https://x/s"),
+                ],
             );
             assert!(t.contains("2026-000007") && t.contains("Tiefbau"), "{t}");
-            assert!(!t.contains("{{"), "{t}");
+            assert!(t.contains("https://x/s") && !t.contains("{{"), "{t}");
+            let t = render(
+                Template::Confirm,
+                lang,
+                &[
+                    ("case_number", "2026-000007"),
+                    ("confirm_url", "https://x/c"),
+                ],
+            );
+            assert!(t.contains("https://x/c") && !t.contains("{{"), "{t}");
+        }
+    }
+
+    /// Automatic mail to a citizen never carries the text someone typed in: an attacker
+    /// could otherwise send anything to anyone with the authority's name on it.
+    #[test]
+    fn automatic_mail_to_citizens_never_repeats_their_text() {
+        for template in [Template::Ack, Template::Confirm] {
+            for lang in [MailLanguage::De, MailLanguage::En] {
+                let source = source(template, lang);
+                assert!(!source.contains("{{text}}"), "{template:?} {lang:?}");
+                assert!(!source.contains("{{service}}"), "{template:?} {lang:?}");
+            }
         }
     }
 

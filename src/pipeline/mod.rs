@@ -45,6 +45,8 @@ struct Inner {
     retention: RetentionConfig,
     /// What to send when a case is decided.
     mail: MailConfig,
+    /// `server.public_url`, for the links in acknowledgements.
+    public_url: String,
     /// Wakes an idle worker when this process queued a job.
     wake: Notify,
     /// Ids of inquiries whose triage job finished in this process.
@@ -62,6 +64,7 @@ impl Pipeline {
                 max_model_chars: config.server.max_text_chars,
                 retention: config.retention.clone(),
                 mail: config.mail.clone(),
+                public_url: config.server.public_url.clone(),
                 wake: Notify::new(),
                 finished: broadcast::channel(1024).0,
                 process: format!("pid{}-{started:x}", std::process::id()),
@@ -230,7 +233,14 @@ impl Pipeline {
         let decision = router.route(&redacted.text).await?;
         // Queued before the decision commits, so a crash in between cannot lose the
         // acknowledgement; the outbox holds one per case and kind, so a re-run adds nothing.
-        crate::outbound::notify::on_decided(store, &self.inner.mail, &inquiry, &decision).await?;
+        crate::outbound::notify::on_decided(
+            store,
+            &self.inner.mail,
+            &self.inner.public_url,
+            &inquiry,
+            &decision,
+        )
+        .await?;
         match store.finish_triage(job, &inquiry, &decision).await? {
             TriageOutcome::Decided(status) => {
                 tracing::info!(

@@ -161,7 +161,7 @@ impl Store {
                     .await?
             ),
         );
-        for table in ["decisions", "jobs"] {
+        for table in ["decisions", "jobs", "case_replies"] {
             let rows = self
                 .rows_for(&mut conn, table, "inquiry_id", &touched.ids)
                 .await?;
@@ -321,6 +321,11 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            // A clerk's answer quotes and addresses the citizen as much as their text does.
+            sqlx::query("UPDATE case_replies SET text = '[anonymised]' WHERE inquiry_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(RetentionReport {

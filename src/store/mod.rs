@@ -1,4 +1,5 @@
-//! Durable storage: inquiries, their decisions, case numbers and the embedding cache. One
+//! Durable storage: inquiries, their decisions, case numbers and the embedding cache, and
+//! the staff accounts, sessions and API tokens (`users`, `sessions`, `tokens`). One
 //! repository layer over two backends chosen by `database.url`: SQLite (default, WAL, under
 //! `data/`) and PostgreSQL for several nodes. Queries use `$N` placeholders, which both
 //! understand; each backend has its own migrations. An inquiry is committed together with
@@ -23,13 +24,24 @@ use sqlx::{
     any::{AnyPoolOptions, AnyRow},
 };
 
+mod citizen;
 mod mail;
 mod outbox;
+mod reach;
+pub mod secret;
+mod sessions;
+mod tokens;
 mod training;
+mod users;
 
+pub use citizen::{CaseReply, SecretPurpose};
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{OutboxEntry, QueuedMail};
+pub use reach::InquiryQuery;
+pub use sessions::SessionLimits;
+pub use tokens::{ApiToken, NewToken};
 pub use training::{ModelVersion, NewExample, Rollback, TrainingExample};
+pub use users::{NewUser, User, UserChange};
 
 use crate::domain::{CaseNumber, Channel, Decision, InquiryStatus};
 
@@ -43,6 +55,9 @@ pub enum StoreError {
     Location(String, String),
     #[error("stored record is inconsistent: {0}")]
     Corrupt(String),
+    /// The change contradicts what is stored (e.g. a user name that is taken).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +78,8 @@ pub struct StoredInquiry {
     pub text: String,
     pub status: InquiryStatus,
     pub decision: Option<Decision>,
+    /// Whether the citizen confirmed the contact address (web and API intake).
+    pub contact_confirmed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +216,7 @@ impl Store {
         .bind(inquiry_id)
         .execute(&mut *tx)
         .await?;
+        reach::set_reach_in(&mut tx, inquiry_id, decision).await?;
         tx.commit().await?;
         Ok(status)
     }
@@ -293,6 +311,7 @@ pub(crate) async fn insert_inquiry_tx(
         text: new.text,
         status: InquiryStatus::Received,
         decision: None,
+        contact_confirmed: false,
     })
 }
 
@@ -342,6 +361,9 @@ fn inquiry_from_row(r: &AnyRow) -> Result<StoredInquiry, StoreError> {
             .map(|d| serde_json::from_str(&d))
             .transpose()
             .map_err(|_| corrupt("decision"))?,
+        contact_confirmed: r
+            .try_get::<Option<String>, _>("contact_confirmed_at")?
+            .is_some(),
     })
 }
 

@@ -63,6 +63,7 @@ impl Store {
         let decided = updated.rows_affected() == 1;
         if decided {
             insert_decision_in(&mut tx, inquiry.id, decision, &now).await?;
+            super::reach::set_reach_in(&mut tx, inquiry.id, decision).await?;
             let details = json!({
                 "inquiry_id": inquiry.id,
                 "job_id": job.id,

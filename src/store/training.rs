@@ -52,7 +52,13 @@ pub struct ModelVersion {
     pub metrics: serde_json::Value,
 }
 
+/// The source of examples from clerks' reviews.
+const REVIEW: &str = "review";
+
 impl Store {
+    /// Stores labelled examples. A clerk's review replaces the earlier reviews of the same
+    /// inquiry: a case teaches the model once, with its latest word, however often it is
+    /// reviewed.
     pub async fn add_training_examples(
         &self,
         examples: &[NewExample<'_>],
@@ -60,6 +66,13 @@ impl Store {
         let now = Utc::now().to_rfc3339();
         let mut tx = self.pool.begin().await?;
         for e in examples {
+            if let (REVIEW, Some(inquiry)) = (e.source, e.inquiry_id) {
+                sqlx::query("DELETE FROM training_examples WHERE source = $1 AND inquiry_id = $2")
+                    .bind(REVIEW)
+                    .bind(inquiry)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query(
                 "INSERT INTO training_examples (text, service_id, source, inquiry_id, actor, reason, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -26,9 +26,10 @@ pub struct Review {
     pub service: Option<String>,
     #[serde(default)]
     pub reason: Option<String>,
-    /// Who decided (user name or id); recorded in the audit log.
-    #[serde(default)]
-    pub actor: Option<String>,
+    /// Accepted for clients written when the caller named themselves here, and ignored:
+    /// the audit log names the authenticated caller.
+    #[serde(default, rename = "actor")]
+    _claimed_actor: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,12 +44,14 @@ pub enum ReviewError {
     Store(#[from] StoreError),
 }
 
-/// Applies the review and returns the clerk's decision.
+/// Applies the review of the authenticated `actor` (its audit name, e.g. `user:12`) and
+/// returns the clerk's decision.
 pub async fn apply(
     store: &Store,
     catalogue: &Catalogue,
     inquiry: &StoredInquiry,
     review: &Review,
+    actor: &str,
 ) -> Result<Decision, ReviewError> {
     let previous = inquiry.decision.as_ref().ok_or(ReviewError::NotDecided)?;
     let service_id = match review.action {
@@ -61,7 +64,6 @@ pub async fn apply(
     let department = catalogue
         .department(&service.department)
         .expect("validated catalogue: every service has its department");
-    let actor = review.actor.as_deref().unwrap_or("clerk");
     let decision = Decision {
         status: RouteStatus::Routed,
         service: service.into(),

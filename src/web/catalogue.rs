@@ -4,17 +4,16 @@
 //! the service. Uploads have the larger upload body limit.
 
 use axum::{
-    Extension, Json, Router,
+    Extension, Json,
     extract::{DefaultBodyLimit, Path, State},
-    http::StatusCode,
+    http::{Method, StatusCode},
     response::IntoResponse,
-    routing::{get, post},
 };
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{
-    ApiError, AppState,
+    ApiError, AppState, Route,
     extract::{ApiJson, BodyLimit},
 };
 use crate::catalogue::{
@@ -22,16 +21,20 @@ use crate::catalogue::{
     versions::{self, Origin, VersionError},
 };
 
-pub fn router(upload_limit: usize) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/admin/catalogue/import",
-            post(import)
+pub fn routes(upload_limit: usize) -> Vec<Route> {
+    vec![
+        Route::admin(Method::POST, "/api/v1/admin/catalogue/import", import).map(|endpoint| {
+            endpoint
                 .layer::<_, std::convert::Infallible>(Extension(BodyLimit(upload_limit)))
-                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/admin/catalogue/versions", get(list))
-        .route("/admin/catalogue/versions/{version}", get(show))
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(upload_limit))
+        }),
+        Route::admin(Method::GET, "/api/v1/admin/catalogue/versions", list),
+        Route::admin(
+            Method::GET,
+            "/api/v1/admin/catalogue/versions/{version}",
+            show,
+        ),
+    ]
 }
 
 #[derive(Deserialize)]

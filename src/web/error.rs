@@ -37,6 +37,16 @@ pub enum ApiError {
     NotReady,
     #[error("the service is busy; try again shortly")]
     Overloaded,
+    #[error("sign in, or send an API token as Authorization: Bearer")]
+    Unauthorized,
+    #[error("this needs the admin role")]
+    Forbidden,
+    /// The one answer to every failed login, whatever was wrong.
+    #[error("user or password wrong")]
+    LoginFailed,
+    /// Seconds until the client's next request is allowed.
+    #[error("too many requests; try again in {0} s")]
+    RateLimited(u32),
     #[error("internal error")]
     Internal(String),
 }
@@ -55,6 +65,10 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::NotReady => "not_ready",
             Self::Overloaded => "overloaded",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::LoginFailed => "login_failed",
+            Self::RateLimited(_) => "rate_limited",
             Self::Internal(_) => "internal",
         }
     }
@@ -70,7 +84,9 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             // As text-embeddings-inference does: a full queue asks the client to slow down.
-            Self::Overloaded => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unauthorized | Self::LoginFailed => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,6 +97,7 @@ impl ApiError {
             Self::Overloaded => Some(1),
             // Loading the model and indexing the catalogue take seconds.
             Self::NotReady => Some(5),
+            Self::RateLimited(seconds) => Some(*seconds),
             Self::InvalidJson(_)
             | Self::UnsupportedMediaType
             | Self::BodyTooLarge(_)
@@ -90,6 +107,9 @@ impl ApiError {
             | Self::NotFound(_)
             | Self::MethodNotAllowed
             | Self::Conflict(_)
+            | Self::Unauthorized
+            | Self::Forbidden
+            | Self::LoginFailed
             | Self::Internal(_) => None,
         }
     }
@@ -118,6 +138,7 @@ impl From<StoreError> for ApiError {
             | StoreError::Migrate(_)
             | StoreError::Location(..)
             | StoreError::Corrupt(_) => Self::Internal(e.to_string()),
+            StoreError::Conflict(m) => Self::Conflict(m),
         }
     }
 }

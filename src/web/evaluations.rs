@@ -3,26 +3,27 @@
 //! active version is untouched. Uploads have their own, larger body limit.
 
 use axum::{
-    Extension, Json, Router,
+    Extension, Json,
     extract::{DefaultBodyLimit, State},
+    http::Method,
     response::IntoResponse,
-    routing::post,
 };
 use serde::Deserialize;
 
 use super::{
-    ApiError, AppState,
+    ApiError, AppState, Route,
     extract::{ApiJson, BodyLimit},
 };
 use crate::triage::{dataset::Dataset, eval::EvalError};
 
-pub fn router(upload_limit: usize) -> Router<AppState> {
-    Router::new().route(
-        "/admin/evaluations",
-        post(evaluate)
-            .layer::<_, std::convert::Infallible>(Extension(BodyLimit(upload_limit)))
-            .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(upload_limit)),
-    )
+pub fn routes(upload_limit: usize) -> Vec<Route> {
+    vec![
+        Route::admin(Method::POST, "/api/v1/admin/evaluations", evaluate).map(|endpoint| {
+            endpoint
+                .layer::<_, std::convert::Infallible>(Extension(BodyLimit(upload_limit)))
+                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(upload_limit))
+        }),
+    ]
 }
 
 /// A labelled row of an evaluation upload; rows without text or label are skipped and

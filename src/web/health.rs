@@ -1,15 +1,16 @@
 //! `/healthz` (liveness: the process answers) and `/readyz` (readiness: the model is loaded
 //! and the catalogue indexed), for load balancers and orchestrators.
 
-use axum::{Json, Router, extract::State, response::IntoResponse, routing::get};
+use axum::{Json, extract::State, http::Method, response::IntoResponse};
 use serde_json::json;
 
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Route};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::public(Method::GET, "/healthz", healthz).uncounted(),
+        Route::public(Method::GET, "/readyz", readyz).uncounted(),
+    ]
 }
 
 async fn healthz() -> impl IntoResponse {

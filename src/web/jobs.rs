@@ -1,16 +1,13 @@
 //! `/api/v1/admin/jobs`: the pipeline's queue as admins see it (ids, states, attempts and
 //! error kinds, never personal data) and retrying dead jobs.
 
-use axum::{
-    Json, Router,
-    extract::State,
-    routing::{get, post},
-};
+use axum::{Json, extract::State, http::Method};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{
-    ApiError, AppState,
+    ApiError, AppState, Route,
+    auth::Caller,
     extract::{ApiPath, ApiQuery},
 };
 use crate::store::{Job, JobState};
@@ -18,10 +15,11 @@ use crate::store::{Job, JobState};
 /// Most jobs listed at once.
 const MAX_LISTED: i64 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/jobs", get(list))
-        .route("/admin/jobs/{id}/retry", post(retry))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::admin(Method::GET, "/api/v1/admin/jobs", list),
+        Route::admin(Method::POST, "/api/v1/admin/jobs/{id}/retry", retry),
+    ]
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +91,7 @@ impl From<&Job> for JobView {
 
 async fn retry(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id: i64 = id
@@ -104,6 +103,10 @@ async fn retry(
             "job {id} is not dead; only dead jobs can be retried"
         ))),
         Some(true) => {
+            state
+                .store
+                .append_audit(&caller.actor, "job.retry", &format!("job:{id}"), &json!({}))
+                .await?;
             state.pipeline.nudge();
             Ok(Json(json!({"id": id, "state": "queued"})))
         }

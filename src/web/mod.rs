@@ -1,7 +1,10 @@
-//! The HTTP API (axum): `router(state)` builds the whole application from one module per
-//! resource, each with its own `router()`. Errors share one JSON contract (`error`); the
-//! process around it (listener, engine, workers) is assembled in `app`.
+//! The HTTP API (axum): `router(state)` builds the whole application from the route table
+//! (`routes`), to which one module per resource contributes its `routes()`. Each route
+//! belongs to one of three trees with one rule each — public, staff (`auth::staff_only`),
+//! admin (`auth::admin_only`). Errors share one JSON contract (`error`); the process around
+//! it (listener, engine, workers) is assembled in `app`.
 
+pub mod auth;
 mod catalogue;
 pub mod error;
 mod evaluations;
@@ -11,38 +14,74 @@ mod inquiries;
 mod jobs;
 mod models;
 mod overload;
+pub mod routes;
 mod state;
+mod status;
+mod tokens;
+mod users;
 
 use std::sync::Arc;
 
-use axum::{Router, extract::DefaultBodyLimit, middleware};
+use axum::{Router, extract::DefaultBodyLimit, middleware::from_fn_with_state};
 use tokio::sync::Semaphore;
 
 pub use error::ApiError;
+pub use routes::{Audience, Route};
 pub use state::{AppState, Ready};
+
+use crate::config::Config;
+
+/// Every route of the API with its audience; the router is built from this list.
+pub fn route_table(config: &Config) -> Vec<Route> {
+    [
+        health::routes(),
+        auth::routes(),
+        inquiries::routes(),
+        status::routes(),
+        jobs::routes(),
+        models::routes(),
+        evaluations::routes(config.server.max_upload_bytes),
+        catalogue::routes(config.server.max_upload_bytes),
+        users::routes(),
+        tokens::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
 
 pub fn router(state: AppState) -> Router {
     let server = &state.config.server;
     let limit = server.max_body_bytes;
     let permits = Arc::new(Semaphore::new(server.max_concurrent_requests));
-    let api = inquiries::router()
-        .merge(jobs::router())
-        .merge(models::router())
-        .merge(evaluations::router(server.max_upload_bytes))
-        .merge(catalogue::router(server.max_upload_bytes))
-        .layer(middleware::from_fn_with_state(permits, overload::admit));
+    let (mut public, mut staff, mut admin) = (Router::new(), Router::new(), Router::new());
+    for route in route_table(&state.config) {
+        let (audience, path) = (route.audience, route.path);
+        let endpoint = route.into_endpoint(&state, &permits);
+        match audience {
+            Audience::Public => public = public.route(path, endpoint),
+            Audience::Staff => staff = staff.route(path, endpoint),
+            Audience::Admin => admin = admin.route(path, endpoint),
+        }
+    }
     Router::new()
-        .merge(health::router())
-        .nest("/api/v1", api)
+        .merge(public)
+        .merge(staff.route_layer(from_fn_with_state(state.clone(), auth::staff_only)))
+        .merge(admin.route_layer(from_fn_with_state(state.clone(), auth::admin_only)))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
-        // Request lines carry method, path and status only, never bodies. Expected 503s
-        // (readiness polling) are not errors; real 5xx are logged by `ApiError`.
+        // Request lines carry method, path and status only, never bodies nor query strings
+        // (the citizen's status secret travels in one). Expected 503s (readiness polling)
+        // are not errors; real 5xx are logged by `ApiError`.
         .layer(
-            tower_http::trace::TraceLayer::new_for_http().on_failure(
-                tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
-            ),
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_failure(
+                    tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+                ),
         )
         .with_state(state)
 }

@@ -1,25 +1,25 @@
 //! `/api/v1/admin/models`: the numbered model versions with their quality figures; training
 //! a new one, activating one and rolling back to the one before.
 
-use axum::{
-    Json, Router,
-    extract::State,
-    response::IntoResponse,
-    routing::{get, post},
-};
+use axum::{Json, extract::State, http::Method, response::IntoResponse};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{ApiError, AppState, extract::ApiPath};
+use super::{ApiError, AppState, Route, auth::Caller, extract::ApiPath};
 use crate::store::{ModelVersion, Rollback};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/models", get(list))
-        .route("/admin/models/train", post(train))
-        .route("/admin/models/rollback", post(rollback))
-        .route("/admin/models/{version}", get(show))
-        .route("/admin/models/{version}/activate", post(activate))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::admin(Method::GET, "/api/v1/admin/models", list),
+        Route::admin(Method::POST, "/api/v1/admin/models/train", train),
+        Route::admin(Method::POST, "/api/v1/admin/models/rollback", rollback),
+        Route::admin(Method::GET, "/api/v1/admin/models/{version}", show),
+        Route::admin(
+            Method::POST,
+            "/api/v1/admin/models/{version}/activate",
+            activate,
+        ),
+    ]
 }
 
 /// A model version as the API shows it, with its cross-validation figures.
@@ -73,8 +73,17 @@ async fn show(
 
 /// Trains a new version now (activated once enough labelled inquiries exist). Training
 /// runs on a blocking thread, so the service keeps answering while this request waits.
-async fn train(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+async fn train(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<impl IntoResponse, ApiError> {
     let trained = state.ready()?.models.train().await?;
+    let subject = format!("model:{}", trained.version);
+    let details = json!({"active": trained.active, "labelled_examples": trained.labelled});
+    state
+        .store
+        .append_audit(&caller.actor, "model.train", &subject, &details)
+        .await?;
     Ok(Json(json!({
         "version": trained.version,
         "seconds": trained.seconds,
@@ -85,20 +94,39 @@ async fn train(State(state): State<AppState>) -> Result<impl IntoResponse, ApiEr
 
 async fn activate(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiPath(version): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
     if !state.ready()?.models.activate(version).await? {
         return Err(ApiError::NotFound(format!("no model version {version}")));
     }
+    let subject = format!("model:{version}");
+    state
+        .store
+        .append_audit(&caller.actor, "model.activate", &subject, &json!({}))
+        .await?;
     Ok(Json(json!({"version": version, "active": true})))
 }
 
 /// Activates the version before the active one.
-async fn rollback(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+async fn rollback(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<impl IntoResponse, ApiError> {
     let models = state.ready()?.models.clone();
     match state.store.rollback_model().await? {
         Rollback::RolledBack { from, to } => {
             models.reload().await?;
+            let subject = format!("model:{to}");
+            state
+                .store
+                .append_audit(
+                    &caller.actor,
+                    "model.rollback",
+                    &subject,
+                    &json!({"from": from}),
+                )
+                .await?;
             Ok(Json(
                 json!({"version": to, "active": true, "rolled_back_from": from}),
             ))

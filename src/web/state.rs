@@ -3,7 +3,10 @@
 
 use std::sync::{Arc, OnceLock};
 
-use super::ApiError;
+use super::{
+    ApiError,
+    auth::{Access, Identity},
+};
 use crate::{
     config::Config,
     domain::{CaseNumber, Catalogue, case::InvalidCaseNumber},
@@ -19,6 +22,8 @@ pub struct AppState {
     pub store: Store,
     /// The job queue's workers in this process: intake nudges them and awaits decisions.
     pub pipeline: Pipeline,
+    /// Rate limiters and the password-hashing budget of this process.
+    pub access: Arc<Access>,
     ready: Arc<OnceLock<Ready>>,
 }
 
@@ -36,6 +41,7 @@ impl AppState {
     pub fn new(config: Config, store: Store) -> Self {
         Self {
             pipeline: Pipeline::new(&config),
+            access: Arc::new(Access::new(&config)),
             store: store.with_max_attempts(config.pipeline.max_attempts),
             config: Arc::new(config),
             ready: Arc::new(OnceLock::new()),
@@ -52,9 +58,12 @@ impl AppState {
         self.ready.get().ok_or(ApiError::NotReady)
     }
 
-    /// The inquiry behind a case number from a URL; a malformed or unknown number is a 404.
-    pub(super) async fn inquiry(
+    /// The inquiry behind a case number from a URL, if `caller` may reach it. A malformed
+    /// or unknown number and a case outside a clerk's departments are the same 404, so case
+    /// numbers cannot be probed.
+    pub(super) async fn inquiry_for(
         &self,
+        caller: &Identity,
         case: &str,
     ) -> Result<(CaseNumber, StoredInquiry), ApiError> {
         let case: CaseNumber = case
@@ -64,6 +73,7 @@ impl AppState {
             .store
             .inquiry(&case)
             .await?
+            .filter(|i| caller.may_access(i.decision.as_ref()))
             .ok_or_else(|| ApiError::NotFound(format!("no inquiry {case}")))?;
         Ok((case, inquiry))
     }

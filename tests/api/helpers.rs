@@ -1,10 +1,22 @@
-//! `spawn_app()`: a server on 127.0.0.1:0 with its own temporary data directory. The model
-//! is loaded once per test binary and shared by every server (it runs on its own thread).
+//! `spawn_app()`: a server on 127.0.0.1:0 with its own temporary data directory and an
+//! admin account whose logged-in client is `TestApp::client`; `clerk()` adds clerks. The
+//! model is loaded once per test binary and shared by every server (it runs on its own
+//! thread).
 
-use std::{path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use anliegen::{app::ModelSource, config::Config, embed::Embedder, store::Store, web::AppState};
-use serde_json::Value;
+use anliegen::{
+    app::ModelSource,
+    config::Config,
+    domain::{Role, UserName},
+    embed::Embedder,
+    store::{NewUser, Store},
+    web::{AppState, auth::password},
+};
+use serde_json::{Value, json};
+
+/// Every test account's password.
+pub const PASSWORD: &str = "richtig langes Passwort";
 
 static EMBEDDER: tokio::sync::OnceCell<Embedder> = tokio::sync::OnceCell::const_new();
 
@@ -34,6 +46,12 @@ pub fn test_config(data: &std::path::Path) -> Config {
     c.server.bind = "127.0.0.1:0".parse().unwrap();
     c.catalogue.path = repo().join("config/catalogue.toml");
     c.model.dir = model_dir();
+    // The suites post far more from one address than a citizen would; the rate limits have
+    // tests of their own.
+    c.rate_limit.intake_per_minute = 1_000_000;
+    c.rate_limit.status_per_minute = 1_000_000;
+    c.rate_limit.login_per_client = 1_000_000;
+    c.rate_limit.login_per_account = 1_000_000;
     c
 }
 
@@ -51,15 +69,46 @@ pub async fn shared_embedder() -> Embedder {
 
 pub struct TestApp {
     pub base: String,
+    /// Logged in as the admin `admin`.
     pub client: reqwest::Client,
+    /// Without credentials, as citizens come.
+    pub anonymous: reqwest::Client,
     pub state: AppState,
     _data: tempfile::TempDir,
 }
 
 impl TestApp {
+    /// Creates an account in the store (as the tests' setup, audited as `test`).
+    pub async fn add_user(&self, name: &str, role: Role, departments: &[&str]) {
+        add_user(&self.state.store, name, role, departments).await;
+    }
+
+    /// A client with a session of `name` (password [`PASSWORD`]).
+    pub async fn login(&self, name: &str) -> reqwest::Client {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        let r = client
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"username": name, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "login of {name}");
+        client
+    }
+
+    /// A new clerk of `departments`, logged in.
+    pub async fn clerk(&self, name: &str, departments: &[&str]) -> reqwest::Client {
+        self.add_user(name, Role::Clerk, departments).await;
+        self.login(name).await
+    }
+
+    /// Posts a new inquiry without credentials.
     pub async fn post_inquiry(&self, body: &Value) -> (u16, Value) {
         let r = self
-            .client
+            .anonymous
             .post(format!("{}/api/v1/inquiries", self.base))
             .json(body)
             .send()
@@ -68,9 +117,20 @@ impl TestApp {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
+    /// Posts a new inquiry that must be decided at once and returns it as staff see it,
+    /// with the whole decision.
+    pub async fn route_inquiry(&self, body: &Value) -> Value {
+        let (status, receipt) = self.post_inquiry(body).await;
+        assert_eq!(status, 201, "{receipt}");
+        let case = receipt["case_number"].as_str().unwrap();
+        let (status, stored) = self.get(&format!("/api/v1/inquiries/{case}")).await;
+        assert_eq!(status, 200, "{stored}");
+        stored
+    }
+
     pub async fn post_raw(&self, content_type: Option<&str>, body: Vec<u8>) -> (u16, Value) {
         let mut req = self
-            .client
+            .anonymous
             .post(format!("{}/api/v1/inquiries", self.base))
             .body(body);
         if let Some(ct) = content_type {
@@ -130,19 +190,37 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(data.path());
     adjust(&mut config);
     let store = Store::open(&config.database.url).await.unwrap();
+    add_user(&store, "admin", Role::Admin, &[]).await;
     let listener = tokio::net::TcpListener::bind(config.server.bind)
         .await
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(config, store);
-    let app = anliegen::web::router(state.clone());
+    let app =
+        anliegen::web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    TestApp {
+    let mut app = TestApp {
         base,
         client: reqwest::Client::new(),
+        anonymous: reqwest::Client::new(),
         state,
         _data: data,
-    }
+    };
+    app.client = app.login("admin").await;
+    app
+}
+
+async fn add_user(store: &Store, name: &str, role: Role, departments: &[&str]) {
+    let departments: Vec<String> = departments.iter().map(|d| d.to_string()).collect();
+    let name = UserName::parse(name).unwrap();
+    let hash = password::hash(PASSWORD).unwrap();
+    let new = NewUser {
+        name: &name,
+        role,
+        departments: &departments,
+        password_hash: &hash,
+    };
+    store.create_user(&new, "test").await.unwrap();
 }
 
 /// A ready server.

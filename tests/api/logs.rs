@@ -1,6 +1,7 @@
 //! Personal data never reaches the logs, and the pipeline works on redacted text: the real
 //! binary at log level debug receives inquiries full of addresses, phone numbers, IBANs
-//! and names; its captured log contains none of them, nor any inquiry text.
+//! and names, status lookups with their secrets and a login; its captured log contains
+//! none of them, nor any inquiry text, secret or password.
 
 use serde_json::json;
 
@@ -39,6 +40,9 @@ const PERSONAL: &[&str] = &[
     "web.de",
 ];
 
+/// Typed into the login as the password; never logged.
+const PASSWORD: &str = "Geheimes Passwort 2026";
+
 #[tokio::test]
 async fn logs_at_debug_level_contain_no_message_text_or_personal_data() {
     let data = tempfile::tempdir().unwrap();
@@ -51,6 +55,7 @@ async fn logs_at_debug_level_contain_no_message_text_or_personal_data() {
     );
     server.wait_until_working().await;
     let client = reqwest::Client::new();
+    let mut secrets = vec![PASSWORD.to_string()];
     for (text, sender) in INQUIRIES {
         let r = client
             .post(format!("{}/api/v1/inquiries", server.base))
@@ -59,7 +64,28 @@ async fn logs_at_debug_level_contain_no_message_text_or_personal_data() {
             .await
             .unwrap();
         assert!([201, 202].contains(&r.status().as_u16()));
+        let receipt: serde_json::Value = r.json().await.unwrap();
+        let (case, token) = (&receipt["case_number"], &receipt["status_token"]);
+        let status = format!(
+            "{}/api/v1/status/{}?token={}",
+            server.base,
+            case.as_str().unwrap(),
+            token.as_str().unwrap()
+        );
+        assert_eq!(
+            client.get(status).send().await.unwrap().status().as_u16(),
+            200
+        );
+        secrets.push(token.as_str().unwrap().to_string());
     }
+    let login = json!({"username": "erika.mustermann", "password": PASSWORD});
+    let r = client
+        .post(format!("{}/api/v1/auth/login", server.base))
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
     let db = pool(&url).await;
     wait_for_done(&db, 3, std::time::Duration::from_secs(60)).await;
     server.kill();
@@ -75,6 +101,7 @@ async fn logs_at_debug_level_contain_no_message_text_or_personal_data() {
         .copied()
         .chain(INQUIRIES.iter().map(|(t, _)| *t))
         .chain(["Laterne", "Gebühr", "ummelden"])
+        .chain(secrets.iter().map(String::as_str))
     {
         assert!(!log.contains(needle), "the log contains {needle:?}:\n{log}");
     }

@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{TestApp, repo, spawn_app_with},
-    mailservers::{Dovecot, SmtpSink, USER, header},
+    mailservers::{Dovecot, SmtpSink, USER, body_text, header},
 };
 
 const PROCESSED: &str = "Processed";
 
-fn mail_config(c: &mut Config, imap: Option<&Dovecot>, smtp_port: u16) {
+pub fn mail_config(c: &mut Config, imap: Option<&Dovecot>, smtp_port: u16) {
     c.mail.enabled = true;
     c.mail.imap = imap
         .map(|d| ImapConfig {
@@ -45,7 +45,7 @@ fn mail_config(c: &mut Config, imap: Option<&Dovecot>, smtp_port: u16) {
     c.mail.outbox.poll_seconds = 1;
 }
 
-async fn mail_app(imap: Option<&Dovecot>, smtp_port: u16, engine: bool) -> TestApp {
+pub async fn mail_app(imap: Option<&Dovecot>, smtp_port: u16, engine: bool) -> TestApp {
     let app = spawn_app_with(|c| mail_config(c, imap, smtp_port)).await;
     if engine {
         app.start_engine().await;
@@ -86,7 +86,7 @@ fn mail_from(
     .into_bytes()
 }
 
-async fn eventually<T>(what: &str, secs: u64, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+pub async fn eventually<T>(what: &str, secs: u64, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     for _ in 0..secs * 5 {
         if let Some(v) = check().await {
             return v;
@@ -474,10 +474,7 @@ async fn the_acknowledgement_speaks_english_to_english_mail_and_german_otherwise
             .iter()
             .find(|m| header(m, "In-Reply-To").as_deref() == Some(reply_to))
             .unwrap_or_else(|| panic!("no acknowledgement for {reply_to}"));
-        mail_parser::MessageParser::default()
-            .parse(raw.as_bytes())
-            .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-            .unwrap()
+        body_text(raw)
     };
     let en = text_of("<en@example.org>");
     assert!(en.contains("thank you for your message"), "{en}");

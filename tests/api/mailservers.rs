@@ -191,6 +191,14 @@ impl Drop for SmtpSink {
     }
 }
 
+/// The text body of a raw message, decoded.
+pub fn body_text(raw: &str) -> String {
+    mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .unwrap_or_else(|| panic!("no text body: {raw}"))
+}
+
 /// The value of header `name` in a raw message (first occurrence, unfolded).
 pub fn header(raw: &str, name: &str) -> Option<String> {
     let raw = raw.replace("\r\n", "\n");

@@ -2,9 +2,13 @@
 //! model, a fresh database per server and the demo catalogue. Storage tests run against
 //! SQLite and a PostgreSQL server started by the tests (`pg`).
 
+mod access;
+mod accounts;
 mod admin;
 mod audit;
+mod case_store;
 mod catalogue;
+mod citizen;
 mod cli;
 mod crash;
 mod errors;
@@ -18,5 +22,9 @@ mod mail_limits;
 mod mailservers;
 mod pg;
 mod process;
+mod relay;
 mod rss;
+mod scope;
+mod sessions;
 mod store;
+mod tokens;

@@ -38,6 +38,8 @@ impl Anliegen {
             )
             .env("ANLIEGEN__PIPELINE__LEASE_SECONDS", "3")
             .env("ANLIEGEN__PIPELINE__POLL_MS", "200")
+            // Bursts from one address are the point of these tests.
+            .env("ANLIEGEN__RATE_LIMIT__INTAKE_PER_MINUTE", "1000000")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());

@@ -21,6 +21,10 @@ fn one_of_each() -> Vec<ApiError> {
         ApiError::NotReady,
         ApiError::Overloaded,
         ApiError::Internal(String::new()),
+        ApiError::Unauthorized,
+        ApiError::Forbidden,
+        ApiError::LoginFailed,
+        ApiError::RateLimited(7),
     ]
 }
 
@@ -38,6 +42,10 @@ fn ordinal(e: &ApiError) -> usize {
         ApiError::NotReady => 9,
         ApiError::Overloaded => 10,
         ApiError::Internal(_) => 11,
+        ApiError::Unauthorized => 12,
+        ApiError::Forbidden => 13,
+        ApiError::LoginFailed => 14,
+        ApiError::RateLimited(_) => 15,
     }
 }
 
@@ -89,6 +97,13 @@ fn a_full_model_queue_is_429_with_retry_after() {
     let response = e.into_response();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(response.headers()[RETRY_AFTER], "1");
+}
+
+#[test]
+fn rate_limited_answers_429_with_its_own_retry_after() {
+    let response = ApiError::RateLimited(7).into_response();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.headers()[RETRY_AFTER], "7");
 }
 
 #[test]

@@ -1,37 +1,47 @@
-//! `/api/v1/inquiries`: accept a citizen's inquiry (committed with its triage job before the
-//! response), wait briefly for the pipeline's decision, and look it up by case number. The
-//! clerk's actions on one inquiry live beside it: `review` and `reply`.
+//! `/api/v1/inquiries`: accept a citizen's inquiry (public: committed with its triage job
+//! before the response, channel `api` by route), wait briefly for the pipeline's decision,
+//! and look it up by case number (staff, within the caller's reach). The inbox query and
+//! the clerk's actions on one inquiry live beside it: `inbox`, `review` and `reply`.
 
+mod inbox;
 mod reply;
 mod review;
 
 use axum::{
-    Json, Router,
+    Json,
     extract::State,
-    http::StatusCode,
+    http::{Method, StatusCode},
     response::IntoResponse,
-    routing::{get, post},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ApiError, AppState,
+    ApiError, AppState, Route,
+    auth::{Caller, Limit},
     extract::{ApiJson, ApiPath},
+    status::{PublicDepartment, department},
 };
 use crate::{
     domain::{
         CaseNumber, Channel, Decision, InquiryStatus, InquiryText, Sender, inquiry::InvalidText,
     },
-    store::{NewInquiry, StoredInquiry},
+    outbound::notify::status_url,
+    store::{NewInquiry, SecretPurpose, StoredInquiry},
 };
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/inquiries", post(create))
-        .route("/inquiries/{case}", get(show))
-        .route("/inquiries/{case}/review", post(review::review))
-        .route("/inquiries/{case}/reply", post(reply::reply))
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::public(Method::POST, "/api/v1/inquiries", create).limited(Limit::Intake),
+        Route::staff(Method::GET, "/api/v1/inquiries", inbox::list),
+        Route::staff(Method::GET, "/api/v1/inquiries/{case}", show),
+        Route::staff(
+            Method::POST,
+            "/api/v1/inquiries/{case}/review",
+            review::review,
+        ),
+        Route::staff(Method::POST, "/api/v1/inquiries/{case}/reply", reply::reply),
+    ]
 }
 
 /// Inquiry or reply text checked against `server.max_text_chars`.
@@ -57,14 +67,14 @@ async fn create(
     ApiJson(body): ApiJson<CreateInquiry>,
 ) -> Result<impl IntoResponse, ApiError> {
     let text = parse_text(&body.text, &state)?;
-    let channel = match body.channel.as_deref() {
-        None => Channel::Api,
-        Some(c) => Channel::parse(c).ok_or_else(|| {
-            ApiError::InvalidField(format!(
-                "channel '{c}' is unknown; use api, web, email or open311"
-            ))
-        })?,
-    };
+    if body.channel.is_some() {
+        // The channel says how an inquiry came in, which the endpoint knows; a body that
+        // claims `email` must not earn the trust a received mail gets.
+        return Err(ApiError::InvalidField(
+            "channel is set by the endpoint (this one is api); leave it out".into(),
+        ));
+    }
+    let channel = Channel::Api;
     let sender = match body.sender.as_deref().map(Sender::parse).transpose() {
         Ok(sender) => sender.flatten().map(Sender::into_string),
         Err(e) => return Err(ApiError::InvalidField(e.to_string())),
@@ -79,43 +89,51 @@ async fn create(
             text: text.into_string(),
         })
         .await?;
-    if state.ready().is_err() {
-        return Ok(accepted_for_later(inquiry));
-    }
-    state.pipeline.nudge();
-    let inquiry = state
-        .pipeline
-        .await_decision(finished, &state.store, inquiry)
+    let secret = state
+        .store
+        .issue_case_secret(inquiry.id, SecretPurpose::Status)
         .await?;
-    if inquiry.status == InquiryStatus::Received {
-        // Committed and queued; the workers decide it when they have capacity.
-        return Ok(accepted_for_later(inquiry));
-    }
-    Ok((StatusCode::CREATED, Json(summary(&inquiry))).into_response())
+    let inquiry = if state.ready().is_ok() {
+        state.pipeline.nudge();
+        state
+            .pipeline
+            .await_decision(finished, &state.store, inquiry)
+            .await?
+    } else {
+        inquiry
+    };
+    // Committed and queued either way; still `received`, the workers decide it when they
+    // have capacity.
+    let code = if inquiry.status == InquiryStatus::Received {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    let case = inquiry.case_number.to_string();
+    let receipt = Receipt {
+        case_number: inquiry.case_number,
+        status: inquiry.status,
+        received_at: inquiry.received_at,
+        channel: inquiry.channel,
+        department: department(&inquiry),
+        status_token: secret.as_str(),
+        status_url: status_url(&state.config.server.public_url, &case, secret.as_str()),
+    };
+    Ok((code, Json(receipt)).into_response())
 }
 
-fn accepted_for_later(inquiry: StoredInquiry) -> axum::response::Response {
-    (StatusCode::ACCEPTED, Json(summary(&inquiry))).into_response()
-}
-
-/// What the sender learns: the case number, the state and the decision, not their own text.
+/// What the sender learns: the case number, where it stands and the secret to follow it —
+/// not their own text, nor the router's candidates and evidence.
 #[derive(Serialize)]
-struct Summary<'a> {
+struct Receipt<'a> {
     case_number: CaseNumber,
     status: InquiryStatus,
     received_at: DateTime<Utc>,
     channel: Channel,
-    decision: &'a Option<Decision>,
-}
-
-fn summary(i: &StoredInquiry) -> Summary<'_> {
-    Summary {
-        case_number: i.case_number,
-        status: i.status,
-        received_at: i.received_at,
-        channel: i.channel,
-        decision: &i.decision,
-    }
+    department: Option<PublicDepartment<'a>>,
+    /// Shown once: opens `status_url`.
+    status_token: &'a str,
+    status_url: String,
 }
 
 /// The whole inquiry as staff see it. The API's own type, so a new column in the store does
@@ -147,8 +165,9 @@ impl<'a> From<&'a StoredInquiry> for InquiryView<'a> {
 
 async fn show(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiPath(case): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (_, inquiry) = state.inquiry(&case).await?;
+    let (_, inquiry) = state.inquiry_for(&caller, &case).await?;
     Ok(Json(InquiryView::from(&inquiry)).into_response())
 }

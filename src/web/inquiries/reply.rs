@@ -1,5 +1,7 @@
-//! `POST /api/v1/inquiries/{case}/reply`: queues a clerk's approved reply to the citizen,
-//! threaded onto the case's latest mail; the outbox worker delivers it.
+//! `POST /api/v1/inquiries/{case}/reply`: a clerk's approved reply to the citizen. It is
+//! kept for the citizen's status page and, when mail may go to the case's address (see
+//! `outbound::notify::may_mail_contact`), queued threaded onto the case's latest mail; the
+//! outbox worker delivers it.
 
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use serde::Deserialize;
@@ -11,6 +13,7 @@ use crate::{
     outbound::notify,
     web::{
         ApiError, AppState,
+        auth::Caller,
         extract::{ApiJson, ApiPath},
     },
 };
@@ -25,11 +28,12 @@ pub(super) struct ReplyBody {
 
 pub(super) async fn reply(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiPath(case): ApiPath<String>,
     ApiJson(body): ApiJson<ReplyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let text = parse_text(&body.text, &state)?;
-    let (case, inquiry) = state.inquiry(&case).await?;
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
     // Unless the clerk chooses, the reply frame speaks the citizen's language as the
     // acknowledgement did.
     let language = body
@@ -42,12 +46,28 @@ pub(super) async fn reply(
         text.as_str(),
         language,
     )
-    .await?
-    .ok_or_else(|| {
-        ApiError::InvalidField(format!("inquiry {case} has no mail address to reply to"))
-    })?;
+    .await?;
+    let mailed = queued.is_some();
+    state
+        .store
+        .record_reply(inquiry.id, text.as_str(), &caller.actor, mailed)
+        .await?;
+    state
+        .store
+        .append_audit(
+            &caller.actor,
+            "reply",
+            &case.to_string(),
+            &json!({"mailed": mailed}),
+        )
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"case_number": case, "message_id": queued.message_id, "state": "queued"})),
+        Json(json!({
+            "case_number": case,
+            "mailed": mailed,
+            "message_id": queued.map(|q| q.message_id),
+            "state": if mailed { "queued" } else { "recorded" },
+        })),
     ))
 }

@@ -1,6 +1,7 @@
 //! `POST /api/v1/inquiries/{case}/review`: a clerk accepts or re-routes a decision. The
 //! clerk's word becomes the current decision and a training example; retraining is
-//! scheduled in the background.
+//! scheduled in the background. The audit log names the authenticated caller; an `actor`
+//! in the body is accepted for old clients and ignored.
 
 use axum::{Json, extract::State, response::IntoResponse};
 use serde_json::json;
@@ -9,26 +10,34 @@ use crate::{
     triage::review::{self, Review, ReviewError},
     web::{
         ApiError, AppState,
+        auth::Caller,
         extract::{ApiJson, ApiPath},
     },
 };
 
 pub(super) async fn review(
     State(state): State<AppState>,
+    Caller(caller): Caller,
     ApiPath(case): ApiPath<String>,
     ApiJson(body): ApiJson<Review>,
 ) -> Result<impl IntoResponse, ApiError> {
     let ready = state.ready()?;
-    let (case, inquiry) = state.inquiry(&case).await?;
-    let decision = review::apply(&state.store, &ready.catalogue, &inquiry, &body)
-        .await
-        .map_err(|e| match e {
-            ReviewError::NotDecided => ApiError::Conflict(e.to_string()),
-            ReviewError::MissingService | ReviewError::UnknownService(_) => {
-                ApiError::InvalidField(e.to_string())
-            }
-            ReviewError::Store(s) => s.into(),
-        })?;
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let decision = review::apply(
+        &state.store,
+        &ready.catalogue,
+        &inquiry,
+        &body,
+        &caller.actor,
+    )
+    .await
+    .map_err(|e| match e {
+        ReviewError::NotDecided => ApiError::Conflict(e.to_string()),
+        ReviewError::MissingService | ReviewError::UnknownService(_) => {
+            ApiError::InvalidField(e.to_string())
+        }
+        ReviewError::Store(s) => s.into(),
+    })?;
     ready.models.schedule_retrain();
     Ok(Json(
         json!({"case_number": case, "status": "routed", "decision": decision, "retraining": "scheduled"}),

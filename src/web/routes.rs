@@ -1,0 +1,121 @@
+//! The route table: every endpoint of the API with the audience it serves. `web::router`
+//! builds the three trees from it — public, staff, admin, one rule each — so an endpoint
+//! cannot exist without an audience, and the route-table test walks the same list.
+
+use std::sync::Arc;
+
+use axum::{
+    handler::Handler,
+    http::Method,
+    middleware,
+    routing::{MethodFilter, MethodRouter, on},
+};
+
+use tokio::sync::Semaphore;
+
+use super::{AppState, auth::Limit, overload};
+
+/// Who a route serves; each is one tree of the router with one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// Anyone: intake, the citizen's status with its secret, login, health.
+    Public,
+    /// An authenticated clerk or admin; a clerk only reaches their departments' cases.
+    Staff,
+    /// An authenticated admin.
+    Admin,
+}
+
+pub struct Route {
+    pub audience: Audience,
+    pub method: Method,
+    pub path: &'static str,
+    /// The per-client allowance a public route draws on.
+    pub limit: Option<Limit>,
+    /// Whether the request holds one of `server.max_concurrent_requests` permits (health
+    /// checks do not, so a busy service still answers its load balancer).
+    counted: bool,
+    endpoint: MethodRouter<AppState>,
+}
+
+impl Route {
+    pub fn new<H, T>(audience: Audience, method: Method, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = MethodFilter::try_from(method.clone()).expect("a method axum routes");
+        Self {
+            audience,
+            method,
+            path,
+            limit: None,
+            counted: true,
+            endpoint: on(filter, handler),
+        }
+    }
+
+    pub fn public<H: Handler<T, AppState>, T: 'static>(
+        method: Method,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
+        Self::new(Audience::Public, method, path, handler)
+    }
+
+    pub fn staff<H: Handler<T, AppState>, T: 'static>(
+        method: Method,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
+        Self::new(Audience::Staff, method, path, handler)
+    }
+
+    pub fn admin<H: Handler<T, AppState>, T: 'static>(
+        method: Method,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
+        Self::new(Audience::Admin, method, path, handler)
+    }
+
+    /// Draws each request from the client's allowance of `limit`.
+    pub fn limited(mut self, limit: Limit) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
+    /// Leaves the request out of the concurrency bound.
+    pub fn uncounted(mut self) -> Self {
+        self.counted = false;
+        self
+    }
+
+    /// Wraps the endpoint, e.g. in a body limit of its own.
+    pub fn map(mut self, f: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>) -> Self {
+        self.endpoint = f(self.endpoint);
+        self
+    }
+
+    /// The endpoint with its rate limit and concurrency bound, ready for its tree.
+    pub(super) fn into_endpoint(
+        self,
+        state: &AppState,
+        permits: &Arc<Semaphore>,
+    ) -> MethodRouter<AppState> {
+        let mut endpoint = self.endpoint;
+        if let Some(limit) = self.limit {
+            endpoint = endpoint.layer(middleware::from_fn_with_state(
+                (state.clone(), limit),
+                super::auth::throttle::limited,
+            ));
+        }
+        if self.counted {
+            endpoint = endpoint.layer(middleware::from_fn_with_state(
+                permits.clone(),
+                overload::admit,
+            ));
+        }
+        endpoint
+    }
+}

@@ -1,0 +1,389 @@
+//! Nobody gets in where they don't belong: the route table over every route of the router
+//! with every kind of caller. Also the helpers that put cases with a chosen decision into a
+//! test server.
+
+use std::collections::BTreeSet;
+
+use anliegen::{
+    domain::{Channel, Decision, Role},
+    store::{NewInquiry, NewToken, secret::Secret},
+    web::{Audience, route_table},
+};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{TestApp, spawn_app_with},
+    store::raw,
+};
+
+/// A decision for `service` of `department`; in review with `candidates` (service,
+/// department) besides.
+pub fn decision(service: &str, department: &str, candidates: &[(&str, &str)]) -> Decision {
+    let status = if candidates.is_empty() {
+        "routed"
+    } else {
+        "review"
+    };
+    let candidates: Vec<Value> = std::iter::once((service, department))
+        .chain(candidates.iter().copied())
+        .map(|(s, d)| json!({"service_id": s, "service_name": s, "department_id": d, "score": 0.3}))
+        .collect();
+    serde_json::from_value(json!({
+        "status": status,
+        "service": {"id": service, "name": service},
+        "department": {"id": department, "name": department, "mailbox": ""},
+        "confidence": 0.3,
+        "reason": "test",
+        "candidates": candidates,
+        "evidence": [],
+        "router": "test-router",
+        "model": "test-model"
+    }))
+    .unwrap()
+}
+
+/// A stored inquiry with `decision` (or undecided), returning its case number.
+pub async fn case_with(app: &TestApp, decision: Option<Decision>) -> String {
+    let store = &app.state.store;
+    let inquiry = store
+        .insert_inquiry(NewInquiry {
+            channel: Channel::Api,
+            sender: None,
+            text: "Die Laterne ist kaputt".into(),
+        })
+        .await
+        .unwrap();
+    if let Some(d) = decision {
+        store.record_decision(inquiry.id, &d).await.unwrap();
+    }
+    inquiry.case_number.to_string()
+}
+
+/// The callers every route is tried with, in the order of the expected statuses.
+const CALLERS: [&str; 6] = [
+    "anonymous",
+    "clerk A",
+    "clerk B",
+    "admin",
+    "expired",
+    "revoked",
+];
+
+struct Row {
+    method: Method,
+    /// The route as the table names it.
+    route: &'static str,
+    /// The concrete request path.
+    path: String,
+    body: Option<Value>,
+    /// Status per caller of [`CALLERS`].
+    expect: [u16; 6],
+}
+
+fn row(
+    method: Method,
+    route: &'static str,
+    path: &str,
+    body: Option<Value>,
+    expect: [u16; 6],
+) -> Row {
+    Row {
+        method,
+        route,
+        path: path.to_string(),
+        body,
+        expect,
+    }
+}
+
+#[tokio::test]
+async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
+    let app = spawn_app_with(|c| c.pipeline.max_wait_ms = 120_000).await;
+    app.start_engine().await;
+    let clerk_a = app.clerk("clerk-a", &["tiefbau"]).await;
+    let clerk_b = app.clerk("clerk-b", &["abfallwirtschaft"]).await;
+    let expired = app.clerk("clerk-expired", &["tiefbau"]).await;
+    let db = raw(&app.state.config.database.url).await;
+    sqlx::query(
+        "UPDATE sessions SET created_at = 0 WHERE user_id = (SELECT id FROM users WHERE name = 'clerk-expired')",
+    )
+    .execute(&db)
+    .await
+    .unwrap();
+    let revoked = Secret::generate("anl_");
+    let token = app
+        .state
+        .store
+        .create_token(
+            &NewToken {
+                name: "fachverfahren",
+                role: Role::Admin,
+                departments: &[],
+                digest: &revoked.digest(),
+            },
+            "test",
+        )
+        .await
+        .unwrap();
+    app.state
+        .store
+        .revoke_token(token.id, "test")
+        .await
+        .unwrap();
+
+    let case = case_with(
+        &app,
+        Some(decision("strassenbeleuchtung-defekt", "tiefbau", &[])),
+    )
+    .await;
+    let inquiry = format!("/api/v1/inquiries/{case}");
+    let review = json!({"action": "accept"});
+    let reply = json!({"text": "Wir kümmern uns darum."});
+    let eval = json!({"train": [], "test": []});
+    let text = json!({"text": "Die Straßenlaterne vor Hausnummer 7 ist kaputt"});
+    let wrong = json!({"username": "admin", "password": "falsch falsch falsch"});
+    let account = json!({"name": "neu", "role": "clerk", "departments": ["tiefbau"], "password": crate::helpers::PASSWORD});
+    let new_token = json!({"name": "ticketsystem", "role": "clerk", "departments": ["tiefbau"]});
+    use Method as M;
+    let rows = vec![
+        row(M::GET, "/healthz", "/healthz", None, [200; 6]),
+        row(M::GET, "/readyz", "/readyz", None, [200; 6]),
+        row(
+            M::POST,
+            "/api/v1/inquiries",
+            "/api/v1/inquiries",
+            Some(text),
+            [201; 6],
+        ),
+        row(
+            M::POST,
+            "/api/v1/auth/login",
+            "/api/v1/auth/login",
+            Some(wrong),
+            [401; 6],
+        ),
+        row(
+            M::GET,
+            "/api/v1/auth/whoami",
+            "/api/v1/auth/whoami",
+            None,
+            [401, 200, 200, 200, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/inquiries/{case}",
+            &inquiry,
+            None,
+            [401, 200, 404, 200, 401, 401],
+        ),
+        row(
+            M::POST,
+            "/api/v1/inquiries/{case}/review",
+            &format!("{inquiry}/review"),
+            Some(review),
+            [401, 200, 404, 200, 401, 401],
+        ),
+        // The case has no address: the reply is kept for the status page only.
+        row(
+            M::POST,
+            "/api/v1/inquiries/{case}/reply",
+            &format!("{inquiry}/reply"),
+            Some(reply),
+            [401, 202, 404, 202, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/inquiries",
+            "/api/v1/inquiries?status=routed",
+            None,
+            [401, 200, 200, 200, 401, 401],
+        ),
+        // Without the case's secret the status answers like an unknown case.
+        row(
+            M::GET,
+            "/api/v1/status/{case}",
+            &format!("/api/v1/status/{case}?token=guessed"),
+            None,
+            [404; 6],
+        ),
+        row(
+            M::GET,
+            "/api/v1/status/{case}/confirm",
+            &format!("/api/v1/status/{case}/confirm?token=guessed"),
+            None,
+            [404; 6],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/jobs",
+            "/api/v1/admin/jobs",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/jobs/{id}/retry",
+            "/api/v1/admin/jobs/999999/retry",
+            None,
+            [401, 403, 403, 404, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/models",
+            "/api/v1/admin/models",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/models/train",
+            "/api/v1/admin/models/train",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/models/rollback",
+            "/api/v1/admin/models/rollback",
+            None,
+            [401, 403, 403, 409, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/models/{version}",
+            "/api/v1/admin/models/999",
+            None,
+            [401, 403, 403, 404, 401, 401],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/models/{version}/activate",
+            "/api/v1/admin/models/999/activate",
+            None,
+            [401, 403, 403, 404, 401, 401],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/evaluations",
+            "/api/v1/admin/evaluations",
+            Some(eval),
+            [401, 403, 403, 422, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/users",
+            "/api/v1/admin/users",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/users",
+            "/api/v1/admin/users",
+            Some(account),
+            [401, 403, 403, 201, 401, 401],
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/admin/users/{name}",
+            "/api/v1/admin/users/niemand",
+            Some(json!({"disabled": true})),
+            [401, 403, 403, 404, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/tokens",
+            "/api/v1/admin/tokens",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::POST,
+            "/api/v1/admin/tokens",
+            "/api/v1/admin/tokens",
+            Some(new_token),
+            [401, 403, 403, 201, 401, 401],
+        ),
+        row(
+            M::DELETE,
+            "/api/v1/admin/tokens/{id}",
+            "/api/v1/admin/tokens/999999",
+            None,
+            [401, 403, 403, 404, 401, 401],
+        ),
+        // Last: it ends the sessions it is sent with.
+        row(
+            M::POST,
+            "/api/v1/auth/logout",
+            "/api/v1/auth/logout",
+            None,
+            [401, 204, 204, 204, 401, 401],
+        ),
+    ];
+
+    let routes: BTreeSet<(String, &str)> = route_table(&app.state.config)
+        .iter()
+        .map(|r| (r.method.to_string(), r.path))
+        .collect();
+    let tested: BTreeSet<(String, &str)> = rows
+        .iter()
+        .map(|r| (r.method.to_string(), r.route))
+        .collect();
+    assert_eq!(
+        routes, tested,
+        "every route of the router has a row here, and no other"
+    );
+    for r in route_table(&app.state.config) {
+        let row = rows
+            .iter()
+            .find(|x| x.route == r.path && x.method == r.method)
+            .unwrap();
+        // Credentials change nothing on a public route; elsewhere they are everything.
+        let credentials_ignored = row.expect.iter().all(|s| *s == row.expect[0]);
+        let needs_credentials =
+            [0, 4, 5].iter().all(|i| row.expect[*i] == 401) && row.expect[3] != 401;
+        let public = r.audience == Audience::Public;
+        assert!(
+            if public {
+                credentials_ignored
+            } else {
+                needs_credentials
+            },
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
+
+    let clients = [
+        &app.anonymous,
+        &clerk_a,
+        &clerk_b,
+        &app.client,
+        &expired,
+        &app.anonymous,
+    ];
+    let mut wrong_statuses = Vec::new();
+    for row in &rows {
+        for (i, client) in clients.iter().enumerate() {
+            let mut req = client.request(row.method.clone(), format!("{}{}", app.base, row.path));
+            if CALLERS[i] == "revoked" {
+                req = req.bearer_auth(revoked.as_str());
+            }
+            if let Some(body) = &row.body {
+                req = req.json(body);
+            }
+            let response = req.send().await.unwrap();
+            let status = response.status().as_u16();
+            if status != row.expect[i] {
+                let body = response.text().await.unwrap_or_default();
+                wrong_statuses.push(format!(
+                    "{} {} as {}: {status} (expected {}) {body}",
+                    row.method, row.path, CALLERS[i], row.expect[i]
+                ));
+            }
+        }
+    }
+    assert!(wrong_statuses.is_empty(), "\n{}", wrong_statuses.join("\n"));
+}
