@@ -312,6 +312,27 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
             None,
             [401, 403, 403, 404, 401, 401],
         ),
+        row(
+            M::POST,
+            "/api/v1/admin/catalogue/import",
+            "/api/v1/admin/catalogue/import",
+            None,
+            [401, 403, 403, 400, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/catalogue/versions",
+            "/api/v1/admin/catalogue/versions",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/catalogue/versions/{version}",
+            "/api/v1/admin/catalogue/versions/999",
+            None,
+            [401, 403, 403, 404, 401, 401],
+        ),
         // Last: it ends the sessions it is sent with.
         row(
             M::POST,
