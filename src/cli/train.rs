@@ -53,6 +53,12 @@ pub struct EvalArgs {
     text_column: String,
     #[arg(long, default_value = "category")]
     label_column: String,
+    /// Column with each row's latitude (WGS 84): places become a routing feature.
+    #[arg(long, requires = "lon_column")]
+    lat_column: Option<String>,
+    /// Column with each row's longitude.
+    #[arg(long, requires = "lat_column")]
+    lon_column: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
     /// Use the texts as they are. By default they are redacted first, as the service
@@ -108,7 +114,10 @@ async fn import_examples(
     text_column: &str,
     label_column: &str,
 ) -> anyhow::Result<()> {
-    let d = triage::dataset::load(path, text_column, label_column)?;
+    let d = triage::dataset::load(
+        path,
+        &triage::dataset::Columns::new(text_column, label_column),
+    )?;
     let by_name: HashMap<String, &str> = catalogue
         .services
         .iter()
@@ -170,8 +179,12 @@ pub async fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
     let request = triage::eval::EvalRequest {
         train: args.train,
         test: args.test,
-        text_column: args.text_column,
-        label_column: args.label_column,
+        columns: triage::dataset::Columns {
+            text: args.text_column,
+            label: args.label_column,
+            lat: args.lat_column,
+            lon: args.lon_column,
+        },
         params: ClassifierParams::from(&config.triage),
         redact: !args.raw_text,
     };
@@ -207,7 +220,10 @@ async fn zero_shot(config: &Config, args: &EvalArgs, path: &Path) -> anyhow::Res
         mapping: args.mapping.as_deref().map(input).transpose()?,
     })?
     .catalogue;
-    let test = triage::dataset::load(&args.test, &args.text_column, &args.label_column)?;
+    let test = triage::dataset::load(
+        &args.test,
+        &triage::dataset::Columns::new(&args.text_column, &args.label_column),
+    )?;
     let store = open_store(config).await?;
     let embedder = app::start_embedder(config).await?;
     let params = triage::zero_shot::ZeroShotParams {

@@ -83,6 +83,7 @@ pub async fn commit_email(
                     channel: Channel::Email,
                     sender,
                     text: text.into_string(),
+                    location: None,
                 }),
             ),
             Err(e) => {

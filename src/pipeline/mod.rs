@@ -230,7 +230,8 @@ impl Pipeline {
         };
         let redacted = redact(model_text(&inquiry.text, self.inner.max_model_chars));
         store.set_redacted_text(inquiry.id, &redacted.text).await?;
-        let decision = router.route(&redacted.text).await?;
+        let place = inquiry.location.as_ref().and_then(|l| l.point());
+        let decision = router.route_at(&redacted.text, place).await?;
         // Queued before the decision commits, so a crash in between cannot lose the
         // acknowledgement; the outbox holds one per case and kind, so a re-run adds nothing.
         crate::outbound::notify::on_decided(

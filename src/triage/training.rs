@@ -57,6 +57,7 @@ pub async fn train_version(
             text,
             embedding,
             label,
+            place: None,
         })
         .collect();
     let n = examples.len();

@@ -51,6 +51,7 @@ pub async fn case_with(app: &TestApp, decision: Option<Decision>) -> String {
             channel: Channel::Api,
             sender: None,
             text: "Die Laterne ist kaputt".into(),
+            location: None,
         })
         .await
         .unwrap();

@@ -21,6 +21,7 @@ mod mail;
 mod mail_limits;
 mod mailservers;
 mod pg;
+mod places;
 mod process;
 mod qdrant;
 mod relay;

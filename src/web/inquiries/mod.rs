@@ -24,7 +24,8 @@ use super::{
 };
 use crate::{
     domain::{
-        CaseNumber, Channel, Decision, InquiryStatus, InquiryText, Sender, inquiry::InvalidText,
+        CaseNumber, Channel, Decision, InquiryStatus, InquiryText, Location, LocationInput, Sender,
+        inquiry::InvalidText,
     },
     outbound::notify::status_url,
     store::{NewInquiry, SecretPurpose, StoredInquiry},
@@ -60,6 +61,10 @@ struct CreateInquiry {
     channel: Option<String>,
     #[serde(default)]
     sender: Option<String>,
+    /// `{"lat", "lon", "address"}`, each optional (lat and lon together). Taken as an object
+    /// first: serde would read `[lat, lon]` as the struct too, and the order would be a guess.
+    #[serde(default)]
+    location: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 async fn create(
@@ -79,6 +84,13 @@ async fn create(
         Ok(sender) => sender.flatten().map(Sender::into_string),
         Err(e) => return Err(ApiError::InvalidField(e.to_string())),
     };
+    let location = match body.location {
+        None => None,
+        Some(object) => serde_json::from_value::<LocationInput>(object.into())
+            .map_err(|e| ApiError::InvalidField(format!("location: {e}")))?
+            .parse()
+            .map_err(|e| ApiError::InvalidField(e.to_string()))?,
+    };
     // Subscribed before the job exists, so a decision made at once is not missed.
     let finished = state.pipeline.subscribe();
     let inquiry = state
@@ -87,6 +99,7 @@ async fn create(
             channel,
             sender,
             text: text.into_string(),
+            location,
         })
         .await?;
     let secret = state
@@ -145,6 +158,9 @@ struct InquiryView<'a> {
     channel: Channel,
     sender: &'a Option<String>,
     text: &'a str,
+    /// The place the inquiry is about (`{"lat", "lon", "address"}`, parts omitted when not
+    /// given); `null` when none was given.
+    location: &'a Option<Location>,
     status: InquiryStatus,
     decision: &'a Option<Decision>,
 }
@@ -157,6 +173,7 @@ impl<'a> From<&'a StoredInquiry> for InquiryView<'a> {
             channel: i.channel,
             sender: &i.sender,
             text: &i.text,
+            location: &i.location,
             status: i.status,
             decision: &i.decision,
         }
