@@ -146,7 +146,7 @@ pub fn gaps(intent: Intent, facts: &[DraftFact]) -> Vec<Gap> {
     let has = |field: &str| facts.iter().any(|f| f.field == field);
     needed(intent)
         .iter()
-        .filter(|field| !has(field) && !(**field == "phone" && has("email")))
+        .filter(|field| !(has(field) || (**field == "phone" && has("email"))))
         .map(|field| Gap {
             field,
             marker: marker(field, false),

@@ -256,12 +256,13 @@ pub fn detect(text: &str) -> DetectedIntent {
         scores[Intent::Status as usize].1 += 3.0;
     }
     let total: f32 = scores.iter().map(|(_, s)| s).sum();
-    let (intent, best) = scores
-        .iter()
-        .copied()
-        .fold((Intent::Information, 0.0f32), |acc, (i, s)| {
-            if s > acc.1 { (i, s) } else { acc }
-        });
+    let (intent, best) =
+        scores
+            .iter()
+            .copied()
+            .fold((Intent::Information, 0.0f32), |acc, (i, s)| {
+                if s > acc.1 { (i, s) } else { acc }
+            });
     if best <= 0.0 {
         // No cue: a question asks for information, a statement reports something.
         let intent = if text.contains('?') {

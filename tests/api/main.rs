@@ -23,6 +23,7 @@ mod mailservers;
 mod pg;
 mod process;
 mod relay;
+mod replies;
 mod rss;
 mod scope;
 mod sessions;
