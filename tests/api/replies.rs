@@ -217,7 +217,7 @@ async fn templates_are_versioned_and_autonomy_decides_the_one_click_reply() {
     let audit = app
         .state
         .store
-        .audit_entries_for(&[service.clone()])
+        .audit_entries_for(std::slice::from_ref(&service))
         .await
         .unwrap();
     assert_eq!(
