@@ -49,6 +49,30 @@ pub struct Config {
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
+    #[serde(default)]
+    pub reply: ReplyConfig,
+}
+
+/// Suggested replies (README, "Suggested replies").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplyConfig {
+    /// Autonomy of services without their own setting: "suggest", "draft" or "auto".
+    pub autonomy: crate::reply::Autonomy,
+    /// Autonomy per service id, before the admin API's setting (which wins).
+    pub services: std::collections::BTreeMap<String, crate::reply::Autonomy>,
+    /// Earlier replies of the same service offered beside a draft.
+    pub alternatives: usize,
+}
+
+impl Default for ReplyConfig {
+    fn default() -> Self {
+        Self {
+            autonomy: crate::reply::Autonomy::Suggest,
+            services: Default::default(),
+            alternatives: 3,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,6 +13,7 @@ pub mod intake;
 pub mod outbound;
 pub mod pipeline;
 pub mod privacy;
+pub mod reply;
 pub mod store;
 pub mod triage;
 pub mod web;

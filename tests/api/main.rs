@@ -26,6 +26,7 @@ mod process;
 mod qdrant;
 mod relay;
 mod replicas;
+mod replies;
 mod rss;
 mod scope;
 mod sessions;
