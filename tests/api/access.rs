@@ -333,6 +333,30 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
             None,
             [401, 403, 403, 404, 401, 401],
         ),
+        row(
+            M::GET,
+            "/assets/{name}",
+            "/assets/style.css",
+            None,
+            [200; 6],
+        ),
+        row(M::GET, "/login", "/login", None, [200; 6]),
+        // Pages: a form without its CSRF token is refused whoever sends it.
+        row(M::POST, "/login", "/login", None, [403; 6]),
+        row(
+            M::POST,
+            "/logout",
+            "/logout",
+            None,
+            [401, 403, 403, 403, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/sprache",
+            "/sprache?lang=de&next=/login",
+            None,
+            [200; 6],
+        ),
         // Last: it ends the sessions it is sent with.
         row(
             M::POST,
