@@ -11,14 +11,14 @@ pub mod error;
 mod evaluations;
 pub mod extract;
 mod health;
-mod inquiries;
+pub(in crate::web) mod inquiries;
 mod jobs;
 mod models;
 mod overload;
 pub mod pages;
 pub mod routes;
 mod state;
-mod status;
+pub(in crate::web) mod status;
 mod tokens;
 mod users;
 

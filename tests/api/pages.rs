@@ -226,3 +226,173 @@ async fn the_language_switch_remembers_english() {
     assert!(html.contains("<html lang=\"en\">"), "{html}");
     assert!(html.contains("Staff sign-in"));
 }
+
+/// The path of a `303` answer.
+fn location(r: &reqwest::Response) -> String {
+    assert_eq!(r.status(), 303, "a redirect");
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// A browser signed in through the login form.
+async fn signed_in(app: &TestApp, name: &str) -> Client {
+    let client = browser();
+    let (_, html) = page(&client, app, "/login").await;
+    let r = client
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("username", name),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&r), "/app");
+    client
+}
+
+/// The journey over HTTP without a browser (no JavaScript): the citizen's form → the
+/// clerk of the right department → re-route to another department → that clerk answers →
+/// the status page shows it; the first clerk can no longer open the case.
+#[tokio::test]
+async fn the_journey_from_the_form_to_the_answer_without_javascript() {
+    let app = crate::helpers::spawn_app().await;
+    app.add_user("tief", anliegen::domain::Role::Clerk, &["tiefbau"])
+        .await;
+    app.add_user(
+        "abfall",
+        anliegen::domain::Role::Clerk,
+        &["abfallwirtschaft"],
+    )
+    .await;
+
+    let citizen = browser();
+    let (status, html) = page(&citizen, &app, "/").await;
+    assert_eq!(status, 200);
+    // Without consent the form comes back with the error tied to its field.
+    let text = "Die Straßenlaterne vor Hausnummer 7 ist seit Tagen kaputt";
+    let r = citizen
+        .post(format!("{}/", app.base))
+        .form(&[("csrf", csrf_of(&html).as_str()), ("text", text)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"consent-error\""), "{html}");
+    assert!(html.contains(text), "the text is kept");
+    let r = citizen
+        .post(format!("{}/", app.base))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("text", text),
+            ("place", "Birkenweg 7"),
+            ("consent", "ja"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status_path = location(&r);
+    assert!(status_path.starts_with("/status/"), "{status_path}");
+    let case = status_path["/status/".len().."/status/".len() + 11].to_string();
+    let (status, html) = page(&citizen, &app, &status_path).await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Vielen Dank") && html.contains(&case),
+        "{html}"
+    );
+    assert!(html.contains("Kreisstraßen und Tiefbau"), "{html}");
+
+    let tief = signed_in(&app, "tief").await;
+    let (_, inbox) = page(&tief, &app, "/app").await;
+    assert!(inbox.contains(&case), "{inbox}");
+    let (status, case_html) = page(&tief, &app, &format!("/app/faelle/{case}")).await;
+    assert_eq!(status, 200);
+    assert!(case_html.contains("Birkenweg 7"));
+    assert!(
+        case_html.contains("sicher") && case_html.contains(" %"),
+        "confidence in words and numbers"
+    );
+    let r = tief
+        .post(format!("{}/app/faelle/{case}/umleiten", app.base))
+        .form(&[
+            ("csrf", csrf_of(&case_html).as_str()),
+            ("service", "illegale-muellablagerung"),
+            ("reason", "Müll, nicht Laterne"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&r),
+        format!("/app?erledigt=umgeleitet&fall={case}")
+    );
+    let (_, inbox) = page(&tief, &app, &location(&r)).await;
+    assert!(inbox.contains("Das Modell lernt daraus"), "{inbox}");
+    let (status, _) = page(&tief, &app, &format!("/app/faelle/{case}")).await;
+    assert_eq!(status, 404, "the first clerk can no longer open the case");
+
+    let abfall = signed_in(&app, "abfall").await;
+    let (_, inbox) = page(&abfall, &app, "/app").await;
+    assert!(inbox.contains(&case), "{inbox}");
+    let (_, case_html) = page(&abfall, &app, &format!("/app/faelle/{case}")).await;
+    assert!(
+        case_html.contains("umleiten") || case_html.contains("review"),
+        "history"
+    );
+    let answer = "Vielen Dank, wir holen den Müll diese Woche ab.";
+    let r = abfall
+        .post(format!("{}/app/faelle/{case}/antwort", app.base))
+        .form(&[("csrf", csrf_of(&case_html).as_str()), ("text", answer)])
+        .send()
+        .await
+        .unwrap();
+    let back = location(&r);
+    let (_, case_html) = page(&abfall, &app, &back).await;
+    assert!(case_html.contains(answer));
+
+    let (_, html) = page(&citizen, &app, &status_path.replace("&neu=1", "")).await;
+    assert!(html.contains(answer), "{html}");
+    assert!(html.contains("Beantwortet"));
+}
+
+/// Hostile input in every field shown back renders as text: no element, attribute or link
+/// comes from it.
+#[tokio::test]
+async fn hostile_input_is_shown_as_text() {
+    let app = crate::helpers::spawn_app().await;
+    let citizen = browser();
+    let (_, html) = page(&citizen, &app, "/").await;
+    let long_word = "A".repeat(20_000 - 200);
+    let text = format!(
+        "<script>alert(1)</script> \" onmouseover=\"alert(2)\" <a href=\"javascript:alert(3)\">x</a> \u{202E}gnp.exe {long_word}"
+    );
+    let r = citizen
+        .post(format!("{}/", app.base))
+        .form(&[
+            ("csrf", csrf_of(&html).as_str()),
+            ("text", text.as_str()),
+            ("name", "\"><img src=x onerror=alert(4)>"),
+            ("consent", "ja"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status_path = location(&r);
+    let case = &status_path["/status/".len().."/status/".len() + 11];
+    for html in [
+        page(&app.client, &app, &format!("/app/faelle/{case}"))
+            .await
+            .1,
+        page(&app.client, &app, "/app").await.1,
+    ] {
+        assert!(!html.contains("<script>alert"), "{}", &html[..2000]);
+        assert!(!html.contains("<img src=x"));
+        assert!(!html.contains("<a href=\"javascript:"));
+        assert!(!html.contains("onmouseover=\"alert"));
+    }
+    let (_, html) = page(&app.client, &app, &format!("/app/faelle/{case}")).await;
+    // askama escapes with numeric character references.
+    assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+    assert!(html.contains("&#60;img src=x onerror=alert(4)&#62;"));
+}

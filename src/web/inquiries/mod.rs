@@ -4,8 +4,8 @@
 //! the clerk's actions on one inquiry live beside it: `inbox`, `review` and `reply`.
 
 mod inbox;
-mod reply;
-mod review;
+pub(in crate::web) mod reply;
+pub(in crate::web) mod review;
 
 use axum::{
     Json,
@@ -45,7 +45,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Inquiry or reply text checked against `server.max_text_chars`.
-fn parse_text(raw: &str, state: &AppState) -> Result<InquiryText, ApiError> {
+pub(in crate::web) fn parse_text(raw: &str, state: &AppState) -> Result<InquiryText, ApiError> {
     InquiryText::parse(raw, state.config.server.max_text_chars).map_err(|e| match e {
         InvalidText::Empty => ApiError::EmptyText,
         InvalidText::TooLong { .. } => ApiError::TextTooLong(e.to_string()),
@@ -79,6 +79,36 @@ async fn create(
         Ok(sender) => sender.flatten().map(Sender::into_string),
         Err(e) => return Err(ApiError::InvalidField(e.to_string())),
     };
+    let (inquiry, secret) = accept(&state, channel, sender, text).await?;
+    // Committed and queued either way; still `received`, the workers decide it when they
+    // have capacity.
+    let code = if inquiry.status == InquiryStatus::Received {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    let case = inquiry.case_number.to_string();
+    let receipt = Receipt {
+        case_number: inquiry.case_number,
+        status: inquiry.status,
+        received_at: inquiry.received_at,
+        channel: inquiry.channel,
+        department: department(&inquiry),
+        status_token: secret.as_str(),
+        status_url: status_url(&state.config.server.public_url, &case, secret.as_str()),
+    };
+    Ok((code, Json(receipt)).into_response())
+}
+
+/// Commits a new inquiry with its triage job and the secret of its status page, then waits
+/// briefly for the pipeline's decision (not while the model loads). The JSON intake and the
+/// citizen's form share it.
+pub(in crate::web) async fn accept(
+    state: &AppState,
+    channel: Channel,
+    sender: Option<String>,
+    text: InquiryText,
+) -> Result<(StoredInquiry, crate::store::secret::Secret), ApiError> {
     // Subscribed before the job exists, so a decision made at once is not missed.
     let finished = state.pipeline.subscribe();
     let inquiry = state
@@ -102,24 +132,7 @@ async fn create(
     } else {
         inquiry
     };
-    // Committed and queued either way; still `received`, the workers decide it when they
-    // have capacity.
-    let code = if inquiry.status == InquiryStatus::Received {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::CREATED
-    };
-    let case = inquiry.case_number.to_string();
-    let receipt = Receipt {
-        case_number: inquiry.case_number,
-        status: inquiry.status,
-        received_at: inquiry.received_at,
-        channel: inquiry.channel,
-        department: department(&inquiry),
-        status_token: secret.as_str(),
-        status_url: status_url(&state.config.server.public_url, &case, secret.as_str()),
-    };
-    Ok((code, Json(receipt)).into_response())
+    Ok((inquiry, secret))
 }
 
 /// What the sender learns: the case number, where it stands and the secret to follow it —

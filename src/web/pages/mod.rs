@@ -37,6 +37,8 @@
 
 pub mod assets;
 pub mod chrome;
+pub mod citizen;
+pub mod clerk;
 pub mod csrf;
 pub mod errors;
 pub mod frame;
@@ -50,8 +52,13 @@ use super::routes::Route;
 pub const MAX_FORM_BYTES: usize = 16 * 1024 * 1024;
 
 pub fn routes() -> Vec<Route> {
-    [assets::routes(), login::routes()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        assets::routes(),
+        login::routes(),
+        citizen::routes(),
+        clerk::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
