@@ -51,6 +51,8 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     #[serde(default)]
     pub reply: ReplyConfig,
+    #[serde(default)]
+    pub pages: PagesConfig,
 }
 
 /// Suggested replies (README, "Suggested replies").
@@ -71,6 +73,32 @@ impl Default for ReplyConfig {
             autonomy: crate::reply::Autonomy::Suggest,
             services: Default::default(),
             alternatives: 3,
+        }
+    }
+}
+
+/// The web pages (README, "Pages").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagesConfig {
+    /// The privacy notice the citizen's form links to (`/datenschutz`); plain text,
+    /// paragraphs separated by blank lines.
+    pub privacy_notice: String,
+}
+
+impl Default for PagesConfig {
+    fn default() -> Self {
+        Self {
+            privacy_notice:
+                "Ihre Angaben werden nur zur Bearbeitung Ihres Anliegens verwendet und \
+                 verlassen die Verwaltung nicht. Name, Telefon und E-Mail-Adresse sind \
+                 freiwillig. Für die automatische Zuordnung wird der Text ohne \
+                 personenbezogene Daten ausgewertet. Fälle werden nach Ablauf der \
+                 Aufbewahrungsfrist gelöscht.\n\nVerantwortlich ist die Verwaltung, die \
+                 diesen Dienst betreibt; ihre Datenschutzbeauftragte oder ihr \
+                 Datenschutzbeauftragter beantwortet Fragen zu Auskunft, Berichtigung und \
+                 Löschung."
+                    .to_string(),
         }
     }
 }

@@ -32,6 +32,17 @@ pub struct Review {
     _claimed_actor: Option<serde::de::IgnoredAny>,
 }
 
+impl Review {
+    pub fn new(action: ReviewAction, service: Option<String>, reason: Option<String>) -> Self {
+        Self {
+            action,
+            service,
+            reason,
+            _claimed_actor: None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
     #[error("the inquiry has no decision yet; wait until it is routed")]

@@ -20,6 +20,7 @@ mod logs;
 mod mail;
 mod mail_limits;
 mod mailservers;
+mod pages;
 mod pg;
 mod places;
 mod process;

@@ -4,8 +4,8 @@
 //! the clerk's actions on one inquiry live beside it: `inbox`, `review` and `reply`.
 
 mod inbox;
-mod reply;
-mod review;
+pub(in crate::web) mod reply;
+pub(in crate::web) mod review;
 
 use axum::{
     Json,
@@ -52,7 +52,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Inquiry or reply text checked against `server.max_text_chars`.
-fn parse_text(raw: &str, state: &AppState) -> Result<InquiryText, ApiError> {
+pub(in crate::web) fn parse_text(raw: &str, state: &AppState) -> Result<InquiryText, ApiError> {
     InquiryText::parse(raw, state.config.server.max_text_chars).map_err(|e| match e {
         InvalidText::Empty => ApiError::EmptyText,
         InvalidText::TooLong { .. } => ApiError::TextTooLong(e.to_string()),
@@ -105,30 +105,7 @@ async fn create(
             .parse()
             .map_err(|e| ApiError::InvalidField(e.to_string()))?,
     };
-    // Subscribed before the job exists, so a decision made at once is not missed.
-    let finished = state.pipeline.subscribe();
-    let inquiry = state
-        .store
-        .insert_inquiry(NewInquiry {
-            channel,
-            sender,
-            text: text.into_string(),
-            location,
-        })
-        .await?;
-    let secret = state
-        .store
-        .issue_case_secret(inquiry.id, SecretPurpose::Status)
-        .await?;
-    let inquiry = if state.ready().is_ok() {
-        state.pipeline.nudge();
-        state
-            .pipeline
-            .await_decision(finished, &state.store, inquiry)
-            .await?
-    } else {
-        inquiry
-    };
+    let (inquiry, secret) = accept(&state, channel, sender, text, location).await?;
     // Committed and queued either way; still `received`, the workers decide it when they
     // have capacity.
     let code = if inquiry.status == InquiryStatus::Received {
@@ -155,6 +132,43 @@ async fn create(
         staff: staff_view,
     };
     Ok((code, Json(receipt)).into_response())
+}
+
+/// Commits a new inquiry with its triage job and the secret of its status page, then waits
+/// briefly for the pipeline's decision (not while the model loads). The JSON intake and the
+/// citizen's form share it.
+pub(in crate::web) async fn accept(
+    state: &AppState,
+    channel: Channel,
+    sender: Option<String>,
+    text: InquiryText,
+    location: Option<crate::domain::Location>,
+) -> Result<(StoredInquiry, crate::store::secret::Secret), ApiError> {
+    // Subscribed before the job exists, so a decision made at once is not missed.
+    let finished = state.pipeline.subscribe();
+    let inquiry = state
+        .store
+        .insert_inquiry(NewInquiry {
+            channel,
+            sender,
+            text: text.into_string(),
+            location,
+        })
+        .await?;
+    let secret = state
+        .store
+        .issue_case_secret(inquiry.id, SecretPurpose::Status)
+        .await?;
+    let inquiry = if state.ready().is_ok() {
+        state.pipeline.nudge();
+        state
+            .pipeline
+            .await_decision(finished, &state.store, inquiry)
+            .await?
+    } else {
+        inquiry
+    };
+    Ok((inquiry, secret))
 }
 
 /// What the sender learns: the case number, where it stands and the secret to follow it —

@@ -189,3 +189,38 @@ pub(super) async fn save_template(
         .await?;
     Ok((StatusCode::CREATED, Json(saved)))
 }
+
+/// Sends a clerk's free-text reply from the case page: in the language of the case's draft
+/// (German without one), kept for the status page, queued as mail when mail may go to the
+/// case's address, and audited.
+pub(in crate::web) async fn send(
+    state: &AppState,
+    caller: &crate::web::auth::Identity,
+    inquiry: &crate::store::StoredInquiry,
+    text: &str,
+) -> Result<Option<crate::domain::Outbound>, ApiError> {
+    let draft = match (&inquiry.decision, state.ready()) {
+        (Some(decision), Ok(ready)) => {
+            case::draft_for(&state.store, &ready.catalogue, inquiry, decision).await?
+        }
+        _ => None,
+    };
+    let language = draft
+        .as_ref()
+        .map(|d| d.language)
+        .unwrap_or(ReplyLanguage::German);
+    let german_copy = case::german_copy(draft.as_ref(), language);
+    Ok(notify::send_reply(
+        &state.store,
+        &state.config.mail,
+        inquiry,
+        &ReplyToSend {
+            text,
+            language,
+            german_copy: german_copy.as_deref(),
+            actor: &caller.actor,
+            audit: json!({"from_page": true}),
+        },
+    )
+    .await?)
+}
