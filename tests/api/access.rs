@@ -339,7 +339,7 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
             "/api/v1/admin/catalogue/import",
             "/api/v1/admin/catalogue/import",
             None,
-            [401, 403, 403, 400, 401, 401],
+            [401, 403, 403, 415, 401, 401],
         ),
         row(
             M::GET,
