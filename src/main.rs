@@ -95,10 +95,18 @@ fn init_logging(config: &Config) {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
+    let result = Config::load(cli.config.as_deref())
+        .map_err(anyhow::Error::from)
+        .and_then(|config| {
+            limit_model_threads(&config);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(run(cli, config))
+        });
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // One line with the whole cause chain: what failed, which file, how to fix it.
@@ -108,8 +116,20 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(cli.config.as_deref())?;
+/// candle sizes its CPU matrix work from `RAYON_NUM_THREADS` on every call, so
+/// `model.threads` becomes that variable here, while the process has one thread. A value
+/// already in the environment wins.
+#[allow(clippy::disallowed_methods)]
+fn limit_model_threads(config: &Config) {
+    let threads = config.model.threads;
+    if threads > 0 && std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: called from `main` before the runtime or any other thread is started, so
+        // nothing reads the environment concurrently.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+    }
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     init_logging(&config);
     match cli.command {
         Command::Serve => Ok(anliegen::app::serve(config).await?),

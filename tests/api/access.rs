@@ -194,6 +194,27 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
             [401, 202, 404, 202, 401, 401],
         ),
         row(
+            M::POST,
+            "/api/v1/inquiries/{case}/reply/template",
+            &format!("{inquiry}/reply/template"),
+            Some(json!({"text": "Wir kümmern uns darum.", "language": "de"})),
+            [401, 201, 404, 201, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/v1/admin/services/{service}/reply",
+            "/api/v1/admin/services/strassenbeleuchtung-defekt/reply",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::PUT,
+            "/api/v1/admin/services/{service}/reply",
+            "/api/v1/admin/services/strassenbeleuchtung-defekt/reply",
+            Some(json!({"autonomy": "suggest"})),
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
             M::GET,
             "/api/v1/inquiries",
             "/api/v1/inquiries?status=routed",

@@ -280,7 +280,7 @@ fn collect_eml(dir: &Path, out: &mut Vec<PathBuf>) {
 fn shared_mail_corpus() {
     let dir = Path::new(CORPUS_DIR);
     if !dir.is_dir() {
-        eprintln!("skipped: ../shared/data/mail-corpus not found");
+        crate::skip_missing_input("../shared/data/mail-corpus not found");
         return;
     }
     let mut files = Vec::new();

@@ -25,6 +25,7 @@ fn one_of_each() -> Vec<ApiError> {
         ApiError::Forbidden,
         ApiError::LoginFailed,
         ApiError::RateLimited(7),
+        ApiError::ReplyFlagged(Vec::new()),
     ]
 }
 
@@ -46,6 +47,7 @@ fn ordinal(e: &ApiError) -> usize {
         ApiError::Forbidden => 13,
         ApiError::LoginFailed => 14,
         ApiError::RateLimited(_) => 15,
+        ApiError::ReplyFlagged(_) => 16,
     }
 }
 

@@ -10,7 +10,7 @@ mod review;
 use axum::{
     Json,
     extract::State,
-    http::{Method, StatusCode},
+    http::{Extensions, HeaderMap, Method, StatusCode},
     response::IntoResponse,
 };
 use chrono::{DateTime, Utc};
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ApiError, AppState, Route,
-    auth::{Caller, Limit},
+    auth::{Caller, Limit, authenticate},
     extract::{ApiJson, ApiPath},
     status::{PublicDepartment, department},
 };
@@ -28,6 +28,7 @@ use crate::{
         inquiry::InvalidText,
     },
     outbound::notify::status_url,
+    reply::case::{self, CaseDraft},
     store::{NewInquiry, SecretPurpose, StoredInquiry},
 };
 
@@ -42,6 +43,11 @@ pub fn routes() -> Vec<Route> {
             review::review,
         ),
         Route::staff(Method::POST, "/api/v1/inquiries/{case}/reply", reply::reply),
+        Route::staff(
+            Method::POST,
+            "/api/v1/inquiries/{case}/reply/template",
+            reply::save_template,
+        ),
     ]
 }
 
@@ -69,8 +75,16 @@ struct CreateInquiry {
 
 async fn create(
     State(state): State<AppState>,
+    headers: HeaderMap,
+    extensions: Extensions,
     ApiJson(body): ApiJson<CreateInquiry>,
 ) -> Result<impl IntoResponse, ApiError> {
+    // The route is public; a staff caller (a Fachverfahren with its token) also gets the
+    // decision and the suggested reply. Bad credentials make the caller anonymous here.
+    let staff = authenticate(&state, &headers, &extensions)
+        .await
+        .ok()
+        .flatten();
     let text = parse_text(&body.text, &state)?;
     if body.channel.is_some() {
         // The channel says how an inquiry came in, which the endpoint knows; a body that
@@ -123,6 +137,13 @@ async fn create(
         StatusCode::CREATED
     };
     let case = inquiry.case_number.to_string();
+    let staff_view = match staff.filter(|s| s.may_access(inquiry.decision.as_ref())) {
+        Some(_) => Some(StaffView {
+            reply: reply_view(&state, &inquiry).await?,
+            decision: inquiry.decision.clone(),
+        }),
+        None => None,
+    };
     let receipt = Receipt {
         case_number: inquiry.case_number,
         status: inquiry.status,
@@ -131,6 +152,7 @@ async fn create(
         department: department(&inquiry),
         status_token: secret.as_str(),
         status_url: status_url(&state.config.server.public_url, &case, secret.as_str()),
+        staff: staff_view,
     };
     Ok((code, Json(receipt)).into_response())
 }
@@ -147,6 +169,27 @@ struct Receipt<'a> {
     /// Shown once: opens `status_url`.
     status_token: &'a str,
     status_url: String,
+    /// Only for a staff caller who may see the case.
+    #[serde(flatten)]
+    staff: Option<StaffView>,
+}
+
+/// What a staff caller of the intake learns beyond the receipt.
+#[derive(Serialize)]
+struct StaffView {
+    decision: Option<Decision>,
+    reply: Option<CaseDraft>,
+}
+
+/// The case's draft once the engine runs and the case is decided.
+async fn reply_view(
+    state: &AppState,
+    inquiry: &StoredInquiry,
+) -> Result<Option<CaseDraft>, ApiError> {
+    let Ok(ready) = state.ready() else {
+        return Ok(None);
+    };
+    Ok(case::case_draft(&state.store, &state.config.reply, &ready.catalogue, inquiry).await?)
 }
 
 /// The whole inquiry as staff see it. The API's own type, so a new column in the store does
@@ -163,10 +206,12 @@ struct InquiryView<'a> {
     location: &'a Option<Location>,
     status: InquiryStatus,
     decision: &'a Option<Decision>,
+    /// The suggested reply (README, "Suggested replies"); absent before the decision.
+    reply: Option<CaseDraft>,
 }
 
-impl<'a> From<&'a StoredInquiry> for InquiryView<'a> {
-    fn from(i: &'a StoredInquiry) -> Self {
+impl<'a> InquiryView<'a> {
+    fn new(i: &'a StoredInquiry, reply: Option<CaseDraft>) -> Self {
         Self {
             case_number: i.case_number,
             received_at: i.received_at,
@@ -176,6 +221,7 @@ impl<'a> From<&'a StoredInquiry> for InquiryView<'a> {
             location: &i.location,
             status: i.status,
             decision: &i.decision,
+            reply,
         }
     }
 }
@@ -186,5 +232,6 @@ async fn show(
     ApiPath(case): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (_, inquiry) = state.inquiry_for(&caller, &case).await?;
-    Ok(Json(InquiryView::from(&inquiry)).into_response())
+    let reply = reply_view(&state, &inquiry).await?;
+    Ok(Json(InquiryView::new(&inquiry, reply)).into_response())
 }
