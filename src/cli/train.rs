@@ -27,6 +27,12 @@ pub struct TrainArgs {
     text_column: String,
     #[arg(long, default_value = "service")]
     label_column: String,
+    /// Column with each row's latitude (WGS 84); only a coarse cell of the place is kept.
+    #[arg(long, requires = "lon_column")]
+    lat_column: Option<String>,
+    /// Column with each row's longitude.
+    #[arg(long, requires = "lat_column")]
+    lon_column: Option<String>,
 }
 
 #[derive(Args)]
@@ -72,14 +78,13 @@ pub async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
     let (_, catalogue) =
         anliegen::catalogue::versions::current(&store, &config.catalogue.path).await?;
     if let Some(path) = &args.data {
-        import_examples(
-            &store,
-            &catalogue,
-            path,
-            &args.text_column,
-            &args.label_column,
-        )
-        .await?;
+        let columns = triage::dataset::Columns {
+            text: args.text_column.clone(),
+            label: args.label_column.clone(),
+            lat: args.lat_column.clone(),
+            lon: args.lon_column.clone(),
+        };
+        import_examples(&store, &catalogue, path, &columns).await?;
     }
     let embedder = app::start_embedder(config).await?;
     let trained = triage::training::train_version(
@@ -111,13 +116,9 @@ async fn import_examples(
     store: &anliegen::store::Store,
     catalogue: &Catalogue,
     path: &Path,
-    text_column: &str,
-    label_column: &str,
+    columns: &triage::dataset::Columns,
 ) -> anyhow::Result<()> {
-    let d = triage::dataset::load(
-        path,
-        &triage::dataset::Columns::new(text_column, label_column),
-    )?;
+    let d = triage::dataset::load(path, columns)?;
     let by_name: HashMap<String, &str> = catalogue
         .services
         .iter()
@@ -134,6 +135,7 @@ async fn import_examples(
             Some(id) => rows.push((
                 anliegen::privacy::redact::redact(&r.text).text,
                 id.to_string(),
+                r.place,
             )),
             None => {
                 unknown.insert(r.label.clone());
@@ -154,13 +156,14 @@ async fn import_examples(
     );
     let examples: Vec<NewExample> = rows
         .iter()
-        .map(|(text, id)| NewExample {
+        .map(|(text, id, place)| NewExample {
             text,
             service_id: id,
             source: "import",
             inquiry_id: None,
             actor: None,
             reason: None,
+            place: *place,
         })
         .collect();
     store.add_training_examples(&examples).await?;

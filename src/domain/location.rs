@@ -65,6 +65,19 @@ impl Location {
     }
 }
 
+/// Size in kilometres of the grid cell a learned example keeps of its place.
+pub const COARSE_CELL_KM: f64 = 0.5;
+
+/// `point` snapped to the centre of its grid cell of about [`COARSE_CELL_KM`]: what training
+/// data keeps of a place, so no stored example points at a house.
+pub fn coarse(point: GeoPoint) -> GeoPoint {
+    let lat_step = COARSE_CELL_KM / 111.32;
+    let lat = ((point.lat / lat_step).floor() + 0.5) * lat_step;
+    let lon_step = lat_step / lat.to_radians().cos().max(0.05);
+    let lon = ((point.lon / lon_step).floor() + 0.5) * lon_step;
+    GeoPoint { lat, lon }
+}
+
 impl LocationInput {
     /// Checks the place once; an empty one (no point, blank address) is none.
     pub fn parse(self) -> Result<Option<Location>, InvalidLocation> {
@@ -157,6 +170,28 @@ mod tests {
         assert_eq!(
             input(None, None, Some(&"a".repeat(501))).parse(),
             Err(InvalidLocation::AddressTooLong { max: 500 })
+        );
+    }
+
+    #[test]
+    fn coarse_places_are_cell_centres_near_the_point() {
+        let p = GeoPoint {
+            lat: 47.66031,
+            lon: 9.17581,
+        };
+        let c = coarse(p);
+        assert!(
+            (c.lat - p.lat).abs() < 0.0023 && (c.lon - p.lon).abs() < 0.0034,
+            "{c:?}"
+        );
+        assert_ne!(c, p);
+        assert_eq!(
+            coarse(GeoPoint {
+                lat: 47.6604,
+                lon: 9.1759
+            }),
+            c,
+            "one cell, one centre"
         );
     }
 
