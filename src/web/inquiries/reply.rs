@@ -56,6 +56,11 @@ pub(super) async fn reply(
     ApiJson(body): ApiJson<ReplyBody>,
 ) -> Result<impl IntoResponse, ApiError> {
     let chosen = language(body.language.as_deref())?;
+    if body.draft == body.text.is_some() {
+        return Err(ApiError::InvalidField(
+            "send either \"text\" or \"draft\": true".into(),
+        ));
+    }
     let (case_number, inquiry) = state.inquiry_for(&caller, &case_number).await?;
     let draft = match (&inquiry.decision, state.ready()) {
         (Some(decision), Ok(ready)) => {
