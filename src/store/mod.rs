@@ -27,6 +27,7 @@ use sqlx::{
 mod citizen;
 mod mail;
 mod outbox;
+mod quarantine;
 mod reach;
 pub mod secret;
 mod sessions;
@@ -37,6 +38,7 @@ mod users;
 pub use citizen::{CaseReply, SecretPurpose};
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{OutboxEntry, QueuedMail};
+pub use quarantine::{FailureCount, ParseFailure, QuarantinedMail};
 pub use reach::InquiryQuery;
 pub use sessions::SessionLimits;
 pub use tokens::{ApiToken, NewToken};

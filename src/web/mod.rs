@@ -14,6 +14,7 @@ mod inquiries;
 mod jobs;
 mod models;
 mod overload;
+mod quarantine;
 pub mod routes;
 mod state;
 mod status;
@@ -44,6 +45,7 @@ pub fn route_table(config: &Config) -> Vec<Route> {
         catalogue::routes(config.server.max_upload_bytes),
         users::routes(),
         tokens::routes(),
+        quarantine::routes(),
     ]
     .into_iter()
     .flatten()
