@@ -56,7 +56,7 @@ fn main() {
         ),
         &[],
     );
-    let pdf = bombs::pdf("x", 64 << 20);
+    let pdf = bombs::pdf_bomb(64 << 20);
     let pdf_mail = bombs::mail(
         "p@x",
         Some("Antrag"),

@@ -6,7 +6,11 @@ use std::io::{Cursor, Write};
 
 /// Spaces compress about a thousandfold; written in chunks so generating a bomb stays small.
 fn write_spaces(w: &mut impl Write, n: usize) {
-    let chunk = vec![b' '; 1 << 16];
+    write_repeated(w, b" ", n);
+}
+
+fn write_repeated(w: &mut impl Write, pattern: &[u8], n: usize) {
+    let chunk: Vec<u8> = pattern.iter().copied().cycle().take(1 << 16).collect();
     let mut left = n;
     while left > 0 {
         let k = left.min(chunk.len());
@@ -18,8 +22,18 @@ fn write_spaces(w: &mut impl Write, n: usize) {
 /// A valid one-page PDF whose content stream (Flate) draws `text` after `padding` spaces;
 /// with a large padding, a decompression bomb.
 pub fn pdf(text: &str, padding: usize) -> Vec<u8> {
+    pdf_with(text, b" ", padding)
+}
+
+/// A PDF whose content stream inflates to `inflated` bytes of `q ` operators (save the
+/// graphics state): a bomb that also costs a PDF reader memory for every two bytes.
+pub fn pdf_bomb(inflated: usize) -> Vec<u8> {
+    pdf_with("x", b"q ", inflated)
+}
+
+fn pdf_with(text: &str, filler: &[u8], padding: usize) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    write_spaces(&mut z, padding);
+    write_repeated(&mut z, filler, padding);
     write!(z, "BT /F1 12 Tf 72 720 Td ({text}) Tj ET").unwrap();
     let content = z.finish().unwrap();
     let objects: Vec<Vec<u8>> = vec![
