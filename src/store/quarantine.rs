@@ -149,3 +149,27 @@ impl Store {
         )
     }
 }
+
+/// Erases the mail recorded from `address` (lower case, trimmed) that opened no case —
+/// quarantined messages with their raw bytes, and other mail recorded only — for a
+/// data-subject erasure; mail of the sender's cases goes with the cases.
+pub(super) async fn erase_mail_from(
+    conn: &mut sqlx::AnyConnection,
+    address: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "DELETE FROM mail_quarantine WHERE dedup_key IN (SELECT dedup_key FROM mail_messages
+           WHERE inquiry_id IS NULL AND LOWER(TRIM(from_address)) = $1)",
+    )
+    .bind(address)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM mail_messages WHERE inquiry_id IS NULL AND direction = 'in'
+           AND LOWER(TRIM(from_address)) = $1",
+    )
+    .bind(address)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -423,3 +423,72 @@ fn ingest_from_standard_input_asks_the_mta_to_retry_after_a_crash() {
     });
     assert_eq!(out.status.code(), Some(75), "{}", out.stderr());
 }
+
+crate::store::on_both_backends!(parser_crashes_are_counted_and_the_last_one_records_the_message);
+
+/// The quarantine on both backends: crashes counted per message, the raw bytes kept, and
+/// the crash that reaches the count records the message once as `unreadable`.
+async fn parser_crashes_are_counted_and_the_last_one_records_the_message(
+    store: anliegen::store::Store,
+    _url: String,
+) {
+    use anliegen::store::{Committed, InboundMail, ParseFailure};
+    let raw = crash_mail("pg@example.org");
+    let mail = InboundMail {
+        dedup_key: "mid:pg@example.org".into(),
+        message_id: Some("pg@example.org".into()),
+        in_reply_to: None,
+        references: Vec::new(),
+        subject: Some("Laterne".into()),
+        from_address: Some("erika@example.org".into()),
+        outcome: "unreadable".into(),
+        reason: None,
+        size: raw.len() as i64,
+        attachments_json: "[]".into(),
+        body_original: String::new(),
+        body_clean: String::new(),
+    };
+    let failure = ParseFailure {
+        mail: &mail,
+        raw: &raw,
+        source: "imap:test",
+        error: "the parser was killed by signal 11",
+    };
+    for attempt in 1..=3 {
+        let count = store.record_parse_failure(&failure, 3).await.unwrap();
+        assert_eq!((count.attempts, count.quarantined), (attempt, attempt == 3));
+    }
+    let listed = store.quarantine(10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].attempts, 3);
+    assert!(listed[0].quarantined_at.is_some());
+    assert_eq!(
+        store.quarantined_raw(listed[0].id).await.unwrap(),
+        Some(raw)
+    );
+    assert_eq!(
+        store.recorded("mid:pg@example.org").await.unwrap(),
+        Some(None),
+        "recorded, without a case"
+    );
+    let log = store.mail_log().await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].outcome, "unreadable");
+    assert!(
+        log[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .starts_with("quarantined after 3 failed parses")
+    );
+    let again = store
+        .commit_inbound(&mail, anliegen::store::Target::RecordOnly)
+        .await
+        .unwrap();
+    assert_eq!(again, Committed::Duplicate(None));
+
+    // Erasing the sender's data removes the quarantined message with its raw bytes.
+    store.erase_subject("Erika@Example.org").await.unwrap();
+    assert!(store.quarantine(10).await.unwrap().is_empty());
+    assert!(store.mail_log().await.unwrap().is_empty());
+}
