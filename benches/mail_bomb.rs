@@ -13,6 +13,8 @@ mod rss;
 
 use std::time::Instant;
 
+/// Address-space cap of the ingest process, so a regression fails instead of swapping.
+const CAP: u64 = 3 << 30;
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 fn run(name: &str, mail: Vec<u8>, env: &[(&str, &str)]) {
@@ -30,7 +32,7 @@ fn run(name: &str, mail: Vec<u8>, env: &[(&str, &str)]) {
         env!("CARGO_BIN_EXE_anliegen"),
         &["ingest".as_ref(), file.as_os_str()],
         &env,
-        None,
+        Some(CAP),
         rss::no_input,
     );
     let secs = started.elapsed().as_secs_f64();
