@@ -286,6 +286,7 @@ pub struct MailConfig {
     pub confirmations_per_address_per_day: u32,
     /// Larger messages are recorded as `too_large` without their body.
     pub max_message_bytes: usize,
+    pub parse: MailParseConfig,
     pub imap: Vec<ImapConfig>,
     pub smtp: SmtpConfig,
     pub outbox: OutboxConfig,
@@ -300,9 +301,49 @@ impl Default for MailConfig {
             ack_unconfirmed: false,
             confirmations_per_address_per_day: 3,
             max_message_bytes: 25 * 1024 * 1024,
+            parse: MailParseConfig::default(),
             imap: Vec::new(),
             smtp: SmtpConfig::default(),
             outbox: OutboxConfig::default(),
+        }
+    }
+}
+
+/// How each inbound message is parsed: in a child process of this binary under an
+/// address-space limit and a wall-clock limit, with caps on what its parts may inflate to
+/// (README, "Email": limits).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailParseConfig {
+    /// MIME parts beyond this count (all nesting levels) are skipped, with a note.
+    pub max_parts: usize,
+    /// Text taken from one attachment is cut to this many characters.
+    pub max_attachment_chars: usize,
+    /// What one attachment's compressed content (PDF streams, DOCX/ODT text) may inflate to.
+    pub max_attachment_inflated_bytes: usize,
+    /// What all attachments of one message together may inflate to.
+    pub max_inflated_bytes: usize,
+    /// A parse running longer is stopped: the message is recorded `unreadable`.
+    pub timeout_seconds: u64,
+    /// Address space of the parser process; a parse needing more is recorded `too_large`.
+    pub memory_mib: u64,
+    /// A message that crashes the parser this many times is quarantined.
+    pub quarantine_after: u32,
+    /// The program run as `PROGRAM parse-mail`; unset: this binary.
+    pub program: Option<PathBuf>,
+}
+
+impl Default for MailParseConfig {
+    fn default() -> Self {
+        Self {
+            max_parts: 200,
+            max_attachment_chars: 100_000,
+            max_attachment_inflated_bytes: 4 * 1024 * 1024,
+            max_inflated_bytes: 16 * 1024 * 1024,
+            timeout_seconds: 30,
+            memory_mib: 1024,
+            quarantine_after: 3,
+            program: None,
         }
     }
 }

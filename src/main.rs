@@ -81,6 +81,19 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Mail intake for operators: the parser's quarantine.
+    Mail {
+        #[command(subcommand)]
+        action: cli::mail::MailAction,
+    },
+    /// The mail parser's child process (run by intake): one message on standard input,
+    /// its parse as JSON on standard output.
+    #[command(hide = true)]
+    ParseMail {
+        /// The limits as JSON.
+        #[arg(long)]
+        limits: String,
+    },
 }
 
 fn init_logging(config: &Config) {
@@ -97,6 +110,11 @@ fn init_logging(config: &Config) {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // The parser's child runs without the async runtime: fewer threads and less address
+    // space under its memory limit, and nothing but the parse.
+    if let Command::ParseMail { limits } = &cli.command {
+        return cli::mail::parse_mail(limits);
+    }
     let result = Config::load(cli.config.as_deref())
         .map_err(anyhow::Error::from)
         .and_then(|config| {
@@ -107,7 +125,7 @@ fn main() -> std::process::ExitCode {
             runtime.block_on(run(cli, config))
         });
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             // One line with the whole cause chain: what failed, which file, how to fix it.
             eprintln!("error: {e:#}");
@@ -129,11 +147,12 @@ fn limit_model_threads(config: &Config) {
     }
 }
 
-async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+async fn run(cli: Cli, config: Config) -> anyhow::Result<std::process::ExitCode> {
     init_logging(&config);
-    match cli.command {
+    let done = match cli.command {
+        Command::Ingest { path } => return cli::ingest::run(&config, &path).await,
+        Command::ParseMail { limits } => return Ok(cli::mail::parse_mail(&limits)),
         Command::Serve => Ok(anliegen::app::serve(config).await?),
-        Command::Ingest { path } => cli::ingest::run(&config, &path).await,
         Command::Worker => ops::worker(config).await,
         Command::Audit { action } => ops::audit(&config, action).await,
         Command::Gdpr { action } => ops::gdpr(&config, action).await,
@@ -144,5 +163,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Model { action } => cli::model::run(&config, action).await,
         Command::Catalogue { action } => cli::catalogue::run(&config, action).await,
         Command::User { action } => cli::user::run(&config, action).await,
-    }
+        Command::Mail { action } => cli::mail::run(&config, action).await,
+    };
+    done.map(|()| std::process::ExitCode::SUCCESS)
 }

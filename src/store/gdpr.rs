@@ -216,6 +216,7 @@ impl Store {
         )
         .await?;
         self.remove_inquiries(&mut tx, &touched.ids).await?;
+        super::quarantine::erase_mail_from(&mut tx, &normalise(email)).await?;
         tx.commit().await?;
         Ok(touched)
     }

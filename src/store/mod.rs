@@ -27,6 +27,7 @@ use sqlx::{
 mod citizen;
 mod mail;
 mod outbox;
+mod quarantine;
 mod reach;
 mod replies;
 pub mod secret;
@@ -38,6 +39,7 @@ mod users;
 pub use citizen::{CaseReply, SecretPurpose};
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{OutboxEntry, QueuedMail};
+pub use quarantine::{FailureCount, ParseFailure, QuarantinedMail};
 pub use reach::InquiryQuery;
 pub use replies::{ReplyTemplate, SentForService, SentReplyRecord};
 pub use sessions::SessionLimits;

@@ -17,6 +17,7 @@ mod models;
 mod overload;
 mod replies;
 pub mod pages;
+mod quarantine;
 pub mod routes;
 mod state;
 pub(in crate::web) mod status;
@@ -49,6 +50,7 @@ pub fn route_table(config: &Config) -> Vec<Route> {
         tokens::routes(),
         replies::routes(),
         pages::routes(),
+        quarantine::routes(),
     ]
     .into_iter()
     .flatten()

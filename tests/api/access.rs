@@ -244,6 +244,13 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
             [401, 403, 403, 200, 401, 401],
         ),
         row(
+            M::GET,
+            "/api/v1/admin/quarantine",
+            "/api/v1/admin/quarantine",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
             M::POST,
             "/api/v1/admin/jobs/{id}/retry",
             "/api/v1/admin/jobs/999999/retry",

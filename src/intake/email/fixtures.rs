@@ -61,6 +61,7 @@ impl Fixture {
             max_bytes: self.max_bytes.unwrap_or(d.max_bytes),
             max_parts: self.max_parts.unwrap_or(d.max_parts),
             max_attachment_chars: self.max_attachment_chars.unwrap_or(d.max_attachment_chars),
+            ..d
         }
     }
 
