@@ -194,6 +194,7 @@ async fn the_parsers_memory_limit_stops_what_the_caps_let_through() {
 fn children_peak_rss_mib() -> f64 {
     // SAFETY: getrusage writes into the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
     usage.ru_maxrss as f64 / 1024.0
 }
@@ -229,9 +230,11 @@ async fn bombs_through_the_dovecot_poller_are_recorded_and_the_next_mail_is_take
         .map(|e| (e.outcome, e.reason.unwrap_or_default()))
         .collect();
     assert_bomb_outcomes(&log);
+    // The parser's memory limit is asserted by the ingest test under `prlimit`; here the
+    // figure is only reported, since RUSAGE_CHILDREN also counts the servers other tests of
+    // this binary start.
     let peak = children_peak_rss_mib();
-    eprintln!("peak RSS of a parser process under the poller: {peak:.1} MiB");
-    assert!(peak < 400.0, "a parser process held {peak:.0} MiB");
+    eprintln!("peak RSS of the test binary's children (parsers and others): {peak:.1} MiB");
 }
 
 /// A parser that crashes (SIGSEGV) on every message carrying `X-Crash-Test`, and runs the
