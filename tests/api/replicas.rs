@@ -49,21 +49,22 @@ async fn two_replicas_share_postgres_and_qdrant_and_route_alike() {
     let (status, seen) = b.get(&format!("/api/v1/inquiries/{case}")).await;
     assert_eq!(status, 200, "{seen}");
 
-    // A version trained on A is in the shared database: B activates it and routes with it.
+    // A version trained on A is in the shared database: both activate it and route with it.
     let (status, trained) = a.post_json("/api/v1/admin/models/train", &json!({})).await;
     assert_eq!(status, 200, "{trained}");
     let version = trained["version"].as_i64().unwrap();
-    let (status, activated) = b
-        .post_json(
-            &format!("/api/v1/admin/models/{version}/activate"),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(status, 200, "{activated}");
+    for replica in [&a, &b] {
+        let (status, activated) = replica
+            .post_json(
+                &format!("/api/v1/admin/models/{version}/activate"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{activated}");
+    }
     let router = format!("learned-v{version}");
-    let on_b = b.route_inquiry(&json!({"text": text})).await;
-    assert_eq!(on_b["decision"]["router"], router.as_str(), "{on_b}");
     let on_a = a.route_inquiry(&json!({"text": text})).await;
     let on_b = b.route_inquiry(&json!({"text": text})).await;
+    assert_eq!(on_b["decision"]["router"], router.as_str(), "{on_b}");
     assert_eq!(route_of(&on_a), route_of(&on_b), "{on_a}\n{on_b}");
 }
