@@ -25,6 +25,7 @@ use sqlx::{
 };
 
 mod citizen;
+mod idempotency;
 mod mail;
 mod outbox;
 mod reach;
@@ -35,6 +36,7 @@ mod training;
 mod users;
 
 pub use citizen::{CaseReply, SecretPurpose};
+pub use idempotency::{Idempotent, KEY_LIFETIME_MS, KeyedRequest};
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{OutboxEntry, QueuedMail};
 pub use reach::InquiryQuery;

@@ -47,6 +47,17 @@ pub enum ApiError {
     /// Seconds until the client's next request is allowed.
     #[error("too many requests; try again in {0} s")]
     RateLimited(u32),
+    /// The body did not arrive within `server.body_timeout_seconds` (the seconds).
+    #[error("the request body did not arrive within {0} s")]
+    RequestTimeout(u64),
+    #[error("too many open connections from your address; close one and try again")]
+    TooManyConnections,
+    #[error("the server has too many open connections; try again shortly")]
+    ServerFull,
+    #[error("too many inquiries are waiting to be decided; try again later")]
+    BacklogFull,
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
     #[error("internal error")]
     Internal(String),
 }
@@ -69,6 +80,11 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::LoginFailed => "login_failed",
             Self::RateLimited(_) => "rate_limited",
+            Self::RequestTimeout(_) => "request_timeout",
+            Self::TooManyConnections => "too_many_connections",
+            Self::ServerFull => "server_full",
+            Self::BacklogFull => "backlog_full",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Internal(_) => "internal",
         }
     }
@@ -78,13 +94,20 @@ impl ApiError {
             Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BodyTooLarge(_) | Self::TextTooLong(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InvalidField(_) | Self::EmptyText => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidField(_) | Self::EmptyText | Self::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady | Self::ServerFull | Self::BacklogFull => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             // As text-embeddings-inference does: a full queue asks the client to slow down.
-            Self::Overloaded | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded | Self::RateLimited(_) | Self::TooManyConnections => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Unauthorized | Self::LoginFailed => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -94,7 +117,9 @@ impl ApiError {
     /// Seconds after which trying again may succeed (`Retry-After`), for errors that pass.
     pub fn retry_after(&self) -> Option<u32> {
         match self {
-            Self::Overloaded => Some(1),
+            Self::Overloaded | Self::TooManyConnections | Self::ServerFull => Some(1),
+            // The backlog drains at the model's pace: tens of inquiries a second.
+            Self::BacklogFull => Some(30),
             // Loading the model and indexing the catalogue take seconds.
             Self::NotReady => Some(5),
             Self::RateLimited(seconds) => Some(*seconds),
@@ -110,6 +135,8 @@ impl ApiError {
             | Self::Unauthorized
             | Self::Forbidden
             | Self::LoginFailed
+            | Self::RequestTimeout(_)
+            | Self::IdempotencyKeyReused
             | Self::Internal(_) => None,
         }
     }

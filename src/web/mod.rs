@@ -15,6 +15,7 @@ mod jobs;
 mod models;
 mod overload;
 pub mod routes;
+pub mod server;
 mod state;
 mod status;
 mod tokens;

@@ -196,9 +196,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(config, store);
-    let app =
-        anliegen::web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let limits = anliegen::web::server::Limits::from_config(&state.config);
+    let app = anliegen::web::router(state.clone());
+    tokio::spawn(anliegen::web::server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     let mut app = TestApp {
         base,
         client: reqwest::Client::new(),

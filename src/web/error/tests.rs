@@ -25,6 +25,11 @@ fn one_of_each() -> Vec<ApiError> {
         ApiError::Forbidden,
         ApiError::LoginFailed,
         ApiError::RateLimited(7),
+        ApiError::RequestTimeout(60),
+        ApiError::TooManyConnections,
+        ApiError::ServerFull,
+        ApiError::BacklogFull,
+        ApiError::IdempotencyKeyReused,
     ]
 }
 
@@ -46,6 +51,11 @@ fn ordinal(e: &ApiError) -> usize {
         ApiError::Forbidden => 13,
         ApiError::LoginFailed => 14,
         ApiError::RateLimited(_) => 15,
+        ApiError::RequestTimeout(_) => 16,
+        ApiError::TooManyConnections => 17,
+        ApiError::ServerFull => 18,
+        ApiError::BacklogFull => 19,
+        ApiError::IdempotencyKeyReused => 20,
     }
 }
 

@@ -10,8 +10,8 @@ mod review;
 use axum::{
     Json,
     extract::State,
-    http::{Method, StatusCode},
-    response::IntoResponse,
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -27,8 +27,14 @@ use crate::{
         CaseNumber, Channel, Decision, InquiryStatus, InquiryText, Sender, inquiry::InvalidText,
     },
     outbound::notify::status_url,
-    store::{NewInquiry, SecretPurpose, StoredInquiry},
+    store::{Idempotent, KeyedRequest, NewInquiry, SecretPurpose, StoredInquiry},
 };
+
+/// The request header that makes intake idempotent (IETF draft
+/// `draft-ietf-httpapi-idempotency-key-header`).
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// Set on the answer to a repeated request.
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -64,6 +70,7 @@ struct CreateInquiry {
 
 async fn create(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CreateInquiry>,
 ) -> Result<impl IntoResponse, ApiError> {
     let text = parse_text(&body.text, &state)?;
@@ -74,25 +81,42 @@ async fn create(
             "channel is set by the endpoint (this one is api); leave it out".into(),
         ));
     }
-    let channel = Channel::Api;
     let sender = match body.sender.as_deref().map(Sender::parse).transpose() {
         Ok(sender) => sender.flatten().map(Sender::into_string),
         Err(e) => return Err(ApiError::InvalidField(e.to_string())),
     };
+    let new = NewInquiry {
+        channel: Channel::Api,
+        sender,
+        text: text.into_string(),
+    };
+    let keyed = idempotency_key(&headers)?.map(|key| keyed_request(key, &new));
+    if let Some(keyed) = &keyed {
+        match state.store.idempotent_replay(keyed).await? {
+            Some(first) => return answer(&state, first),
+            None => {}
+        }
+    }
+    // Nothing new is taken while the backlog is full; a replay above still answers.
+    if state.pipeline.backlog_full(&state.store).await? {
+        return Err(ApiError::BacklogFull);
+    }
     // Subscribed before the job exists, so a decision made at once is not missed.
     let finished = state.pipeline.subscribe();
-    let inquiry = state
-        .store
-        .insert_inquiry(NewInquiry {
-            channel,
-            sender,
-            text: text.into_string(),
-        })
-        .await?;
-    let secret = state
-        .store
-        .issue_case_secret(inquiry.id, SecretPurpose::Status)
-        .await?;
+    let (inquiry, secret) = match &keyed {
+        None => {
+            let inquiry = state.store.insert_inquiry(new).await?;
+            let secret = state
+                .store
+                .issue_case_secret(inquiry.id, SecretPurpose::Status)
+                .await?;
+            (inquiry, secret.as_str().to_string())
+        }
+        Some(keyed) => match state.store.insert_inquiry_once(new, keyed).await? {
+            Idempotent::Created(inquiry, secret) => (inquiry, secret),
+            other => return answer(&state, other),
+        },
+    };
     let inquiry = if state.ready().is_ok() {
         state.pipeline.nudge();
         state
@@ -102,8 +126,56 @@ async fn create(
     } else {
         inquiry
     };
-    // Committed and queued either way; still `received`, the workers decide it when they
-    // have capacity.
+    Ok(receipt(&state, &inquiry, &secret))
+}
+
+/// The optional `Idempotency-Key` header (as a structured-field string or bare): 1 to 255
+/// visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value.to_str().ok().map(|v| {
+        let v = v.trim();
+        v.strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v)
+    });
+    match key {
+        Some(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k))
+        }
+        _ => Err(ApiError::InvalidField(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID".into(),
+        )),
+    }
+}
+
+/// The key with what identifies the request: its text and sender.
+fn keyed_request(key: &str, new: &NewInquiry) -> KeyedRequest {
+    let request = serde_json::to_vec(&(&new.text, &new.sender)).unwrap_or_default();
+    KeyedRequest::new(key, &request)
+}
+
+/// The answer to a request whose key was seen before: the first request's case as it
+/// stands now (marked `Idempotent-Replayed: true`), or the refusal of a reused key.
+fn answer(state: &AppState, found: Idempotent) -> Result<Response, ApiError> {
+    match found {
+        Idempotent::Created(inquiry, secret) => Ok(receipt(state, &inquiry, &secret)),
+        Idempotent::Replayed(inquiry, secret) => {
+            let mut response = receipt(state, &inquiry, &secret);
+            response
+                .headers_mut()
+                .insert(REPLAYED, HeaderValue::from_static("true"));
+            Ok(response)
+        }
+        Idempotent::Reused => Err(ApiError::IdempotencyKeyReused),
+    }
+}
+
+/// `201` with the receipt of a decided inquiry; `202` while it is still `received` —
+/// committed and queued either way, the workers decide it when they have capacity.
+fn receipt(state: &AppState, inquiry: &StoredInquiry, secret: &str) -> Response {
     let code = if inquiry.status == InquiryStatus::Received {
         StatusCode::ACCEPTED
     } else {
@@ -115,11 +187,11 @@ async fn create(
         status: inquiry.status,
         received_at: inquiry.received_at,
         channel: inquiry.channel,
-        department: department(&inquiry),
-        status_token: secret.as_str(),
-        status_url: status_url(&state.config.server.public_url, &case, secret.as_str()),
+        department: department(inquiry),
+        status_token: secret,
+        status_url: status_url(&state.config.server.public_url, &case, secret),
     };
-    Ok((code, Json(receipt)).into_response())
+    (code, Json(receipt)).into_response()
 }
 
 /// What the sender learns: the case number, where it stands and the secret to follow it —
