@@ -3,7 +3,7 @@
 //! model is loaded once per test binary and shared by every server (it runs on its own
 //! thread).
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use anliegen::{
     app::ModelSource,

@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod admin;
+mod admission;
 mod audit;
 mod case_store;
 mod catalogue;
@@ -12,6 +13,7 @@ mod citizen;
 mod cli;
 mod crash;
 mod errors;
+mod hardening;
 mod helpers;
 mod index_suite;
 mod inquiries;

@@ -173,9 +173,10 @@ async fn connection(
     drop(slot);
 }
 
-/// Answers a connection beyond a limit with the error's JSON and closes it. The client's
-/// request is read and dropped meanwhile, so the close does not reset the connection
-/// before the client has read the answer.
+/// Answers a connection beyond a limit with the error's JSON and closes it. The request
+/// head is read first (clients treat an answer before their request as a broken
+/// connection), and what follows is read and dropped after the answer, so the close does not
+/// reset the connection before the client has read it. All of it within `REFUSAL_TIME`.
 async fn refuse(mut stream: TcpStream, refusal: Refusal) {
     let error = match refusal {
         Refusal::PerClient => ApiError::TooManyConnections,
@@ -194,12 +195,19 @@ async fn refuse(mut stream: TcpStream, refusal: Refusal) {
         body.len(),
     );
     let _ = tokio::time::timeout(REFUSAL_TIME, async {
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+            match stream.read(&mut buf).await? {
+                0 => break,
+                n => head.extend_from_slice(&buf[..n]),
+            }
+        }
         stream.write_all(answer.as_bytes()).await?;
         stream.shutdown().await?;
-        let mut sink = [0u8; 4096];
         let mut drained = 0;
         while drained < 64 * 1024 {
-            match stream.read(&mut sink).await? {
+            match stream.read(&mut buf).await? {
                 0 => break,
                 n => drained += n,
             }
