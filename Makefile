@@ -30,6 +30,7 @@ deps:
 bench: model
 	$(CARGO) bench --locked --bench train
 	$(CARGO) bench --locked --bench embed
+	$(CARGO) bench --locked --bench slowloris
 
 lint:
 	$(CARGO) fmt --check

@@ -152,7 +152,7 @@ impl Store {
                 .unwrap_or(Idempotent::Reused));
         }
         let inquiry = insert_inquiry_tx(&mut tx, new, self.max_attempts).await?;
-        let secret = issue_case_secret_in(&mut *tx, inquiry.id, SecretPurpose::Status).await?;
+        let secret = issue_case_secret_in(&mut tx, inquiry.id, SecretPurpose::Status).await?;
         sqlx::query(
             "UPDATE idempotency_keys SET inquiry_id = $1, sealed_secret = $2 WHERE key_digest = $3",
         )

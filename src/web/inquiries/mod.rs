@@ -91,11 +91,10 @@ async fn create(
         text: text.into_string(),
     };
     let keyed = idempotency_key(&headers)?.map(|key| keyed_request(key, &new));
-    if let Some(keyed) = &keyed {
-        match state.store.idempotent_replay(keyed).await? {
-            Some(first) => return answer(&state, first),
-            None => {}
-        }
+    if let Some(keyed) = &keyed
+        && let Some(first) = state.store.idempotent_replay(keyed).await?
+    {
+        return answer(&state, first);
     }
     // Nothing new is taken while the backlog is full; a replay above still answers.
     if state.pipeline.backlog_full(&state.store).await? {

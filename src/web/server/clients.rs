@@ -109,14 +109,6 @@ mod tests {
         assert_eq!(clients.open(), 2);
         let _p = clients.admit(proxy, false).unwrap();
         assert_eq!(clients.admit(proxy, false).err(), Some(Refusal::Total));
-        assert!(
-            clients
-                .open
-                .lock()
-                .unwrap()
-                .by_address
-                .get(&proxy)
-                .is_none()
-        );
+        assert!(!clients.open.lock().unwrap().by_address.contains_key(&proxy));
     }
 }
