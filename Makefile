@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/anliegen/target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/anliegen
 
-.PHONY: run test build model deps bench lint fmt clean-data
+.PHONY: run test build model deps bench fuzz lint fmt clean-data
 
 ## Build, fetch and verify the model if missing, start the service on 127.0.0.1:8080.
 run: model
@@ -31,6 +31,14 @@ bench: model
 	$(CARGO) bench --locked --bench train
 	$(CARGO) bench --locked --bench embed
 	$(CARGO) bench --locked --bench slowloris
+	$(CARGO) bench --locked --bench mail_bomb
+
+## The property tests of mail intake, HTML-to-text and the catalogue parsers with many more
+## cases than `make test` runs (override with FUZZ_CASES=…).
+FUZZ_CASES ?= 20000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --lib intake::email::fuzz
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --test api fuzz::
 
 lint:
 	$(CARGO) fmt --check

@@ -44,6 +44,7 @@ fn main() {
                 text: format!("{text} ({})", i / rows.len()),
                 embedding: v,
                 label: labels.binary_search(label).unwrap(),
+                place: None,
             }
         })
         .collect();

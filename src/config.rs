@@ -1,12 +1,17 @@
 //! Layered configuration: embedded defaults (`config/anliegen.toml`) → an optional file →
-//! environment variables `ANLIEGEN__SECTION__KEY`. Raw layers are merged as TOML tables and
-//! turned into validated settings in one place, so the rest of the program never sees a
-//! half-configured value.
+//! environment variables `ANLIEGEN__SECTION__KEY`, merged by figment and turned into
+//! validated settings in one place, so the rest of the program never sees a half-configured
+//! value. Every layer is named, so an error says which file or variable set the bad value.
 
 mod access;
 
 use std::{net::SocketAddr, path::PathBuf};
 
+use figment::{
+    Figment, Metadata, Profile, Provider,
+    providers::{Format, Toml},
+    value::{Dict, Map, Value},
+};
 use serde::Deserialize;
 
 pub use access::{AuthConfig, GroupGrant, ProxyNet, RateLimitConfig};
@@ -44,6 +49,58 @@ pub struct Config {
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
+    #[serde(default)]
+    pub reply: ReplyConfig,
+    #[serde(default)]
+    pub pages: PagesConfig,
+}
+
+/// Suggested replies (README, "Suggested replies").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplyConfig {
+    /// Autonomy of services without their own setting: "suggest", "draft" or "auto".
+    pub autonomy: crate::reply::Autonomy,
+    /// Autonomy per service id, before the admin API's setting (which wins).
+    pub services: std::collections::BTreeMap<String, crate::reply::Autonomy>,
+    /// Earlier replies of the same service offered beside a draft.
+    pub alternatives: usize,
+}
+
+impl Default for ReplyConfig {
+    fn default() -> Self {
+        Self {
+            autonomy: crate::reply::Autonomy::Suggest,
+            services: Default::default(),
+            alternatives: 3,
+        }
+    }
+}
+
+/// The web pages (README, "Pages").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PagesConfig {
+    /// The privacy notice the citizen's form links to (`/datenschutz`); plain text,
+    /// paragraphs separated by blank lines.
+    pub privacy_notice: String,
+}
+
+impl Default for PagesConfig {
+    fn default() -> Self {
+        Self {
+            privacy_notice:
+                "Ihre Angaben werden nur zur Bearbeitung Ihres Anliegens verwendet und \
+                 verlassen die Verwaltung nicht. Name, Telefon und E-Mail-Adresse sind \
+                 freiwillig. Für die automatische Zuordnung wird der Text ohne \
+                 personenbezogene Daten ausgewertet. Fälle werden nach Ablauf der \
+                 Aufbewahrungsfrist gelöscht.\n\nVerantwortlich ist die Verwaltung, die \
+                 diesen Dienst betreibt; ihre Datenschutzbeauftragte oder ihr \
+                 Datenschutzbeauftragter beantwortet Fragen zu Auskunft, Berichtigung und \
+                 Löschung."
+                    .to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,10 +159,34 @@ pub struct DataConfig {
     pub dir: PathBuf,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
+    /// May carry the database password (set it through `ANLIEGEN__DATABASE__URL`).
     pub url: String,
+}
+
+/// The URL without its password, so a logged or printed config never shows it.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &without_password(&self.url))
+            .finish()
+    }
+}
+
+/// `scheme://user:secret@host/db` → `scheme://user:***@host/db`; other URLs unchanged.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -221,6 +302,7 @@ pub struct MailConfig {
     pub confirmations_per_address_per_day: u32,
     /// Larger messages are recorded as `too_large` without their body.
     pub max_message_bytes: usize,
+    pub parse: MailParseConfig,
     pub imap: Vec<ImapConfig>,
     pub smtp: SmtpConfig,
     pub outbox: OutboxConfig,
@@ -235,9 +317,49 @@ impl Default for MailConfig {
             ack_unconfirmed: false,
             confirmations_per_address_per_day: 3,
             max_message_bytes: 25 * 1024 * 1024,
+            parse: MailParseConfig::default(),
             imap: Vec::new(),
             smtp: SmtpConfig::default(),
             outbox: OutboxConfig::default(),
+        }
+    }
+}
+
+/// How each inbound message is parsed: in a child process of this binary under an
+/// address-space limit and a wall-clock limit, with caps on what its parts may inflate to
+/// (README, "Email": limits).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailParseConfig {
+    /// MIME parts beyond this count (all nesting levels) are skipped, with a note.
+    pub max_parts: usize,
+    /// Text taken from one attachment is cut to this many characters.
+    pub max_attachment_chars: usize,
+    /// What one attachment's compressed content (PDF streams, DOCX/ODT text) may inflate to.
+    pub max_attachment_inflated_bytes: usize,
+    /// What all attachments of one message together may inflate to.
+    pub max_inflated_bytes: usize,
+    /// A parse running longer is stopped: the message is recorded `unreadable`.
+    pub timeout_seconds: u64,
+    /// Address space of the parser process; a parse needing more is recorded `too_large`.
+    pub memory_mib: u64,
+    /// A message that crashes the parser this many times is quarantined.
+    pub quarantine_after: u32,
+    /// The program run as `PROGRAM parse-mail`; unset: this binary.
+    pub program: Option<PathBuf>,
+}
+
+impl Default for MailParseConfig {
+    fn default() -> Self {
+        Self {
+            max_parts: 200,
+            max_attachment_chars: 100_000,
+            max_attachment_inflated_bytes: 4 * 1024 * 1024,
+            max_inflated_bytes: 16 * 1024 * 1024,
+            timeout_seconds: 30,
+            memory_mib: 1024,
+            quarantine_after: 3,
+            program: None,
         }
     }
 }
@@ -432,81 +554,170 @@ impl Config {
         Self::from_layers(None, std::iter::empty()).expect("embedded defaults are valid")
     }
 
+    /// Layers merged by figment, each tagged with where it came from, so an error names the
+    /// file or the environment variable that set the bad value.
     fn from_layers(
         file: Option<(&str, &str)>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut merged = parse_table("embedded defaults", DEFAULTS)?;
+        let mut layers = vec![Layer::Toml(TomlLayer {
+            origin: "embedded defaults".into(),
+            text: DEFAULTS.into(),
+        })];
         if let Some((origin, text)) = file {
-            merge(&mut merged, parse_table(origin, text)?);
+            layers.push(Layer::Toml(TomlLayer {
+                origin: origin.into(),
+                text: text.into(),
+            }));
         }
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(ENV_PREFIX))
+            .collect();
+        // The same variables always merge in the same order.
+        env.sort();
         for (name, value) in env {
-            let Some(path) = name.strip_prefix(ENV_PREFIX) else {
-                continue;
-            };
-            let keys: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+            let keys: Vec<String> = name[ENV_PREFIX.len()..]
+                .split("__")
+                .map(str::to_lowercase)
+                .collect();
             if keys.iter().any(String::is_empty) {
                 return Err(ConfigError::Env {
                     name,
                     message: "expected ANLIEGEN__SECTION__KEY".into(),
                 });
             }
-            set_path(&mut merged, &keys, env_value(&value));
+            layers.push(Layer::Env(EnvVar { name, keys, value }));
         }
-        let origin = file.map_or("configuration", |(o, _)| o).to_string();
-        // The path in the error names the offending key, e.g. `server.max_body_bytes`.
-        serde_path_to_error::deserialize(toml::Value::Table(merged)).map_err(|e| {
-            ConfigError::Parse {
-                origin,
-                message: format!("{}: {}", e.path(), e.inner().message()),
-            }
-        })
+        let figment = layers
+            .iter()
+            .fold(Figment::new(), |f, layer| f.merge(layer));
+        let config: Config = figment.extract().map_err(|e| blame(e, &layers))?;
+        config.validate()?;
+        Ok(config)
     }
-}
 
-fn parse_table(origin: &str, text: &str) -> Result<toml::Table, ConfigError> {
-    text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
-        origin: origin.to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// Overlays `top` onto `base`, table by table, so a file can set one key of a section.
-fn merge(base: &mut toml::Table, top: toml::Table) {
-    for (key, value) in top {
-        match (base.get_mut(&key), value) {
-            (Some(toml::Value::Table(b)), toml::Value::Table(t)) => merge(b, t),
-            (_, v) => {
-                base.insert(key, v);
+    /// Rules across keys that types alone cannot express.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let mut plain = Vec::new();
+        if self.mail.smtp.security == MailSecurity::Plain && !is_loopback(&self.mail.smtp.host) {
+            plain.push(("mail.smtp", self.mail.smtp.host.as_str()));
+        }
+        for imap in &self.mail.imap {
+            if imap.security == MailSecurity::Plain && !is_loopback(&imap.host) {
+                plain.push(("mail.imap", imap.host.as_str()));
             }
         }
-    }
-}
-
-fn set_path(table: &mut toml::Table, keys: &[String], value: toml::Value) {
-    let (last, parents) = keys.split_last().expect("non-empty key path");
-    let mut current = table;
-    for key in parents {
-        let entry = current
-            .entry(key.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if !entry.is_table() {
-            *entry = toml::Value::Table(toml::Table::new());
+        match plain.first() {
+            Some((key, host)) => Err(ConfigError::Parse {
+                origin: "configuration".into(),
+                message: format!(
+                    "{key}.security = \"plain\" sends passwords and citizens' mail unencrypted \
+                     and is allowed only to a loopback host, not '{host}'; use \"starttls\" or \"tls\""
+                ),
+            }),
+            None => Ok(()),
         }
-        current = entry.as_table_mut().expect("just made a table");
     }
-    current.insert(last.clone(), value);
 }
 
-/// Environment values are typed like TOML scalars when they parse as one (numbers,
-/// booleans, quoted strings), otherwise taken as a plain string.
-fn env_value(raw: &str) -> toml::Value {
-    format!("v = {raw}")
-        .parse::<toml::Table>()
-        .ok()
-        .and_then(|mut t| t.remove("v"))
-        .filter(|v| !v.is_table())
-        .unwrap_or_else(|| toml::Value::String(raw.to_string()))
+/// Whether `host` names this machine (`localhost`, 127.0.0.0/8, ::1).
+fn is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// One layer of the configuration.
+enum Layer {
+    Toml(TomlLayer),
+    Env(EnvVar),
+}
+
+impl Provider for Layer {
+    fn metadata(&self) -> Metadata {
+        match self {
+            Layer::Toml(l) => l.metadata(),
+            Layer::Env(l) => l.metadata(),
+        }
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        match self {
+            Layer::Toml(l) => l.data(),
+            Layer::Env(l) => l.data(),
+        }
+    }
+}
+
+/// A TOML text (the embedded defaults or the operator's file) named by where it came from.
+struct TomlLayer {
+    origin: String,
+    text: String,
+}
+
+impl Provider for TomlLayer {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(self.origin.clone())
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Toml::string(&self.text)
+            .data()
+            .map_err(|e| figment::Error::from(format!("{}: {e}", self.origin)))
+    }
+}
+
+/// One `ANLIEGEN__SECTION__KEY` variable. Values are typed like the environment provider
+/// of figment types them: numbers, booleans and arrays when they parse as such, otherwise
+/// strings.
+struct EnvVar {
+    name: String,
+    keys: Vec<String>,
+    value: String,
+}
+
+impl Provider for EnvVar {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(format!("environment variable {}", self.name))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let value: Value = self.value.parse().expect("parsing a value is infallible");
+        let dict = figment::util::nest(&self.keys.join("."), value)
+            .into_dict()
+            .expect("nest builds a dictionary");
+        Ok(Profile::Default.collect(dict))
+    }
+}
+
+/// Turns figment's error into one line naming the layer that set the offending key. An
+/// unknown key is blamed on the last layer that has it (figment tags a whole section with
+/// the layer that first defined it).
+fn blame(e: figment::Error, layers: &[Layer]) -> ConfigError {
+    use figment::error::Kind;
+    let mut key = e.path.clone();
+    if let Kind::UnknownField(field, _) = &e.kind
+        && key.last() != Some(field)
+    {
+        key.push(field.clone());
+    }
+    let dotted = key.join(".");
+    let origin = layers
+        .iter()
+        .rev()
+        .find(|layer| !dotted.is_empty() && Figment::from(layer).find_value(&dotted).is_ok())
+        .map(|layer| layer.metadata().name.into_owned())
+        .or_else(|| e.metadata.as_ref().map(|m| m.name.to_string()))
+        .unwrap_or_else(|| "configuration".into());
+    let message = if dotted.is_empty() {
+        e.kind.to_string()
+    } else {
+        format!("{dotted}: {}", e.kind)
+    };
+    ConfigError::Parse { origin, message }
 }
 
 #[cfg(test)]
@@ -586,12 +797,84 @@ mod tests {
     }
 
     #[test]
-    fn wrongly_typed_env_value_names_the_problem() {
-        let err = Config::from_layers(None, env(&[("ANLIEGEN__SERVER__MAX_BODY_BYTES", "lots")]))
-            .unwrap_err()
-            .to_string();
+    fn wrongly_typed_env_value_is_blamed_on_the_variable() {
+        let err = Config::from_layers(
+            Some(("site.toml", "[server]\nmax_text_chars = 100")),
+            env(&[("ANLIEGEN__SERVER__MAX_BODY_BYTES", "lots")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
-            err.contains("max_body_bytes") || err.contains("integer"),
+            err.starts_with(
+                "environment variable ANLIEGEN__SERVER__MAX_BODY_BYTES: server.max_body_bytes:"
+            ),
+            "{err}"
+        );
+        let err = Config::from_layers(
+            Some(("site.toml", "[server]\nmax_body_bytes = \"lots\"")),
+            [],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("site.toml: server.max_body_bytes:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_from_the_environment_is_blamed_on_it() {
+        let err = Config::from_layers(
+            Some(("site.toml", "[server]\nmax_text_chars = 100")),
+            env(&[("ANLIEGEN__SERVER__PORT", "1")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("environment variable ANLIEGEN__SERVER__PORT: server.port:"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_database_password_never_shows_in_debug_output() {
+        let c = Config::from_layers(
+            None,
+            env(&[(
+                "ANLIEGEN__DATABASE__URL",
+                "postgres://anliegen:s3cr3t@db/anliegen",
+            )]),
+        )
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(
+            shown.contains("postgres://anliegen:***@db/anliegen"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn plain_mail_is_refused_beyond_loopback() {
+        let ok = Config::from_layers(
+            None,
+            env(&[
+                ("ANLIEGEN__MAIL__SMTP__SECURITY", "plain"),
+                ("ANLIEGEN__MAIL__SMTP__HOST", "127.0.0.1"),
+            ]),
+        );
+        assert!(ok.is_ok());
+        let err = Config::from_layers(
+            None,
+            env(&[
+                ("ANLIEGEN__MAIL__SMTP__SECURITY", "plain"),
+                ("ANLIEGEN__MAIL__SMTP__HOST", "mail.landkreis.de"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("mail.smtp.security") && err.contains("mail.landkreis.de"),
             "{err}"
         );
     }

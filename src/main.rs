@@ -81,6 +81,19 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Mail intake for operators: the parser's quarantine.
+    Mail {
+        #[command(subcommand)]
+        action: cli::mail::MailAction,
+    },
+    /// The mail parser's child process (run by intake): one message on standard input,
+    /// its parse as JSON on standard output.
+    #[command(hide = true)]
+    ParseMail {
+        /// The limits as JSON.
+        #[arg(long)]
+        limits: String,
+    },
 }
 
 fn init_logging(config: &Config) {
@@ -95,11 +108,24 @@ fn init_logging(config: &Config) {
     }
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    // The parser's child runs without the async runtime: fewer threads and less address
+    // space under its memory limit, and nothing but the parse.
+    if let Command::ParseMail { limits } = &cli.command {
+        return cli::mail::parse_mail(limits);
+    }
+    let result = Config::load(cli.config.as_deref())
+        .map_err(anyhow::Error::from)
+        .and_then(|config| {
+            limit_model_threads(&config);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(run(cli, config))
+        });
+    match result {
+        Ok(code) => code,
         Err(e) => {
             // One line with the whole cause chain: what failed, which file, how to fix it.
             eprintln!("error: {e:#}");
@@ -108,12 +134,25 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(cli.config.as_deref())?;
+/// candle sizes its CPU matrix work from `RAYON_NUM_THREADS` on every call, so
+/// `model.threads` becomes that variable here, while the process has one thread. A value
+/// already in the environment wins.
+#[allow(clippy::disallowed_methods)]
+fn limit_model_threads(config: &Config) {
+    let threads = config.model.threads;
+    if threads > 0 && std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: called from `main` before the runtime or any other thread is started, so
+        // nothing reads the environment concurrently.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
+    }
+}
+
+async fn run(cli: Cli, config: Config) -> anyhow::Result<std::process::ExitCode> {
     init_logging(&config);
-    match cli.command {
+    let done = match cli.command {
+        Command::Ingest { path } => return cli::ingest::run(&config, &path).await,
+        Command::ParseMail { limits } => return Ok(cli::mail::parse_mail(&limits)),
         Command::Serve => Ok(anliegen::app::serve(config).await?),
-        Command::Ingest { path } => cli::ingest::run(&config, &path).await,
         Command::Worker => ops::worker(config).await,
         Command::Audit { action } => ops::audit(&config, action).await,
         Command::Gdpr { action } => ops::gdpr(&config, action).await,
@@ -124,5 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model { action } => cli::model::run(&config, action).await,
         Command::Catalogue { action } => cli::catalogue::run(&config, action).await,
         Command::User { action } => cli::user::run(&config, action).await,
-    }
+        Command::Mail { action } => cli::mail::run(&config, action).await,
+    };
+    done.map(|()| std::process::ExitCode::SUCCESS)
 }

@@ -39,17 +39,10 @@ pub enum StartError {
 /// Loads the encoder on a blocking thread (it takes seconds) and starts the model thread.
 pub async fn start_embedder(config: &Config) -> Result<Embedder, ModelError> {
     let model = config.model.clone();
-    let threads = model.threads;
-    let encoder = tokio::task::spawn_blocking(move || {
-        if threads > 0 {
-            // candle sizes its CPU thread pool from this variable at first use.
-            // SAFETY: set before the pool exists and before other threads read it.
-            unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };
-        }
-        CandleEncoder::load(&model)
-    })
-    .await
-    .expect("model loading thread")?;
+    // `model.threads` is applied by the binary's `main` before any thread exists.
+    let encoder = tokio::task::spawn_blocking(move || CandleEncoder::load(&model))
+        .await
+        .expect("model loading thread")?;
     Ok(Embedder::spawn(
         Box::new(encoder),
         config.model.queue_capacity,

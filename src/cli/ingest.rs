@@ -1,26 +1,24 @@
 //! `anliegen ingest`: take in mail from a file, standard input (MTA pipe delivery) or a
-//! directory, and print the summary.
+//! directory, and print the summary. Exit status 75 (EX_TEMPFAIL, "try again later") when
+//! the parser crashed on a message that is not quarantined yet.
 
-use std::path::Path;
+use std::{path::Path, process::ExitCode};
 
 use anliegen::{
     config::Config,
-    intake::{email::Limits, ingest},
+    intake::{ingest, parser::MailParser},
 };
 
 use super::open_store;
 
-pub async fn run(config: &Config, path: &Path) -> anyhow::Result<()> {
+pub async fn run(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
-    let limits = Limits {
-        max_bytes: config.mail.max_message_bytes,
-        ..Limits::default()
-    };
+    let parser = MailParser::from_config(&config.mail);
     let summary = if path.as_os_str() == "-" {
-        ingest::ingest_stdin(&store, &limits).await?
+        ingest::ingest_stdin(&store, &parser).await?
     } else {
         let files = ingest::message_files(path)?;
-        ingest::ingest_files(&store, &files, &limits, path.is_dir()).await?
+        ingest::ingest_files(&store, &files, &parser, path.is_dir()).await?
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
     anyhow::ensure!(
@@ -28,5 +26,15 @@ pub async fn run(config: &Config, path: &Path) -> anyhow::Result<()> {
         "{} file(s) could not be read (listed above); everything else was ingested",
         summary.unreadable_files.len()
     );
-    Ok(())
+    if !summary.parser_crashes.is_empty() {
+        eprintln!(
+            "error: the mail parser crashed on {} message(s) (listed above); they are tried \
+             again on the next run and quarantined after {} crashes",
+            summary.parser_crashes.len(),
+            parser.quarantine_after
+        );
+        // EX_TEMPFAIL: an MTA delivering through `ingest -` keeps the mail and retries.
+        return Ok(ExitCode::from(75));
+    }
+    Ok(ExitCode::SUCCESS)
 }

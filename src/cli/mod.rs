@@ -5,6 +5,7 @@
 pub mod catalogue;
 pub mod ingest;
 pub mod inspect;
+pub mod mail;
 pub mod model;
 pub mod ops;
 pub mod train;

@@ -27,6 +27,12 @@ pub struct TrainArgs {
     text_column: String,
     #[arg(long, default_value = "service")]
     label_column: String,
+    /// Column with each row's latitude (WGS 84); only a coarse cell of the place is kept.
+    #[arg(long, requires = "lon_column")]
+    lat_column: Option<String>,
+    /// Column with each row's longitude.
+    #[arg(long, requires = "lat_column")]
+    lon_column: Option<String>,
 }
 
 #[derive(Args)]
@@ -53,6 +59,12 @@ pub struct EvalArgs {
     text_column: String,
     #[arg(long, default_value = "category")]
     label_column: String,
+    /// Column with each row's latitude (WGS 84): places become a routing feature.
+    #[arg(long, requires = "lon_column")]
+    lat_column: Option<String>,
+    /// Column with each row's longitude.
+    #[arg(long, requires = "lat_column")]
+    lon_column: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
     /// Use the texts as they are. By default they are redacted first, as the service
@@ -66,14 +78,13 @@ pub async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
     let (_, catalogue) =
         anliegen::catalogue::versions::current(&store, &config.catalogue.path).await?;
     if let Some(path) = &args.data {
-        import_examples(
-            &store,
-            &catalogue,
-            path,
-            &args.text_column,
-            &args.label_column,
-        )
-        .await?;
+        let columns = triage::dataset::Columns {
+            text: args.text_column.clone(),
+            label: args.label_column.clone(),
+            lat: args.lat_column.clone(),
+            lon: args.lon_column.clone(),
+        };
+        import_examples(&store, &catalogue, path, &columns).await?;
     }
     let embedder = app::start_embedder(config).await?;
     let trained = triage::training::train_version(
@@ -105,10 +116,9 @@ async fn import_examples(
     store: &anliegen::store::Store,
     catalogue: &Catalogue,
     path: &Path,
-    text_column: &str,
-    label_column: &str,
+    columns: &triage::dataset::Columns,
 ) -> anyhow::Result<()> {
-    let d = triage::dataset::load(path, text_column, label_column)?;
+    let d = triage::dataset::load(path, columns)?;
     let by_name: HashMap<String, &str> = catalogue
         .services
         .iter()
@@ -125,6 +135,7 @@ async fn import_examples(
             Some(id) => rows.push((
                 anliegen::privacy::redact::redact(&r.text).text,
                 id.to_string(),
+                r.place,
             )),
             None => {
                 unknown.insert(r.label.clone());
@@ -145,13 +156,14 @@ async fn import_examples(
     );
     let examples: Vec<NewExample> = rows
         .iter()
-        .map(|(text, id)| NewExample {
+        .map(|(text, id, place)| NewExample {
             text,
             service_id: id,
             source: "import",
             inquiry_id: None,
             actor: None,
             reason: None,
+            place: *place,
         })
         .collect();
     store.add_training_examples(&examples).await?;
@@ -170,8 +182,12 @@ pub async fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
     let request = triage::eval::EvalRequest {
         train: args.train,
         test: args.test,
-        text_column: args.text_column,
-        label_column: args.label_column,
+        columns: triage::dataset::Columns {
+            text: args.text_column,
+            label: args.label_column,
+            lat: args.lat_column,
+            lon: args.lon_column,
+        },
         params: ClassifierParams::from(&config.triage),
         redact: !args.raw_text,
     };
@@ -207,7 +223,10 @@ async fn zero_shot(config: &Config, args: &EvalArgs, path: &Path) -> anyhow::Res
         mapping: args.mapping.as_deref().map(input).transpose()?,
     })?
     .catalogue;
-    let test = triage::dataset::load(&args.test, &args.text_column, &args.label_column)?;
+    let test = triage::dataset::load(
+        &args.test,
+        &triage::dataset::Columns::new(&args.text_column, &args.label_column),
+    )?;
     let store = open_store(config).await?;
     let embedder = app::start_embedder(config).await?;
     let params = triage::zero_shot::ZeroShotParams {

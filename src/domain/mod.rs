@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod decision;
 pub mod facts;
 pub mod inquiry;
+pub mod location;
 pub mod outbound;
 
 pub use access::{InvalidGrant, Role, UserName, check_grant};
@@ -18,4 +19,5 @@ pub use catalogue::{Catalogue, CatalogueError, Department, Meta, Service};
 pub use decision::{Candidate, Decision, Evidence, EvidenceKind, RouteStatus};
 pub use facts::{Fact, Facts, GeoPoint, Link, Office};
 pub use inquiry::{Channel, InquiryStatus, InquiryText, Sender};
+pub use location::{InvalidLocation, Location, LocationInput};
 pub use outbound::{Outbound, OutboundKind};

@@ -79,8 +79,8 @@ fn bert_and_xlm_roberta_directories_load_truncate_and_embed() {
     let tokenizer =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("models/multilingual-e5-small/tokenizer.json");
     if !tokenizer.exists() {
-        eprintln!(
-            "skipped: models/multilingual-e5-small/tokenizer.json not found (run `make model`)"
+        crate::skip_missing_input(
+            "models/multilingual-e5-small/tokenizer.json not found (run `make model`)",
         );
         return;
     }

@@ -3,6 +3,9 @@
 //! otherwise). A message is marked processed — moved to `processed_folder` or given
 //! `processed_flag` — only after its record is committed; a crash in between makes the next
 //! run fetch it again, and the dedup key turns that into a no-op before it is marked.
+//! A message the parser crashes on stays unmarked and the poller goes on with the next; it
+//! is tried again on the next poll and quarantined (then marked) after
+//! `mail.parse.quarantine_after` crashes, so a poison message cannot stop the mailbox.
 
 use std::{fmt, sync::Arc, time::Duration};
 
@@ -15,7 +18,7 @@ use tokio::{
 };
 use tokio_rustls::{TlsConnector, rustls};
 
-use super::{IntakeError, commit_raw, email};
+use super::{IntakeError, Recorded, Taken, parser::MailParser, take_in};
 use crate::{
     config::{Config, ImapConfig, MailSecurity},
     pipeline::Pipeline,
@@ -44,10 +47,7 @@ pub fn spawn_pollers(
             mailbox: mailbox.clone(),
             store: store.clone(),
             pipeline: pipeline.clone(),
-            limits: email::Limits {
-                max_bytes: config.mail.max_message_bytes,
-                ..email::Limits::default()
-            },
+            parser: MailParser::from_config(&config.mail),
         };
         tasks.push(tokio::spawn(poller.run()));
     }
@@ -59,7 +59,7 @@ struct Poller {
     password: String,
     store: Store,
     pipeline: Pipeline,
-    limits: email::Limits,
+    parser: MailParser,
 }
 
 impl Poller {
@@ -208,13 +208,28 @@ impl Poller {
             else {
                 continue; // expunged by someone else meanwhile
             };
-            let committed = commit_raw(&self.store, raw, &self.limits).await?;
-            match &committed {
-                Committed::NewCase(case) | Committed::Attached(case) => {
+            let source = format!("imap:{}", m.name);
+            let taken = take_in(&self.store, &self.parser, raw, raw.len(), &source).await?;
+            match &taken {
+                Taken::Recorded(Recorded {
+                    committed: Committed::NewCase(case) | Committed::Attached(case),
+                    ..
+                }) => {
                     new += 1;
                     tracing::info!(mailbox = %m.name, uid, case = %case, "mail committed");
                 }
-                other => tracing::info!(mailbox = %m.name, uid, result = ?other, "mail recorded"),
+                Taken::Recorded(Recorded { committed, .. }) | Taken::Duplicate(committed) => {
+                    tracing::info!(mailbox = %m.name, uid, result = ?committed, "mail recorded")
+                }
+                Taken::Crashed {
+                    attempts,
+                    quarantined,
+                    error,
+                } => tracing::warn!(mailbox = %m.name, uid, attempts, quarantined, %error,
+                    "the mail parser crashed on a message"),
+            }
+            if !taken.processed() {
+                continue;
             }
             self.mark(session, uid, marks).await?;
         }

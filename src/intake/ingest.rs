@@ -1,6 +1,8 @@
 //! `anliegen ingest`: one message from a file or standard input (MTA pipe delivery), or
 //! every message of a Maildir (`cur/` and `new/`) or directory of `.eml` files (bulk
-//! import), through the same commit as the IMAP poller. Re-running creates nothing new.
+//! import), through the same parser and commit as the IMAP poller. Re-running creates
+//! nothing new. A message the parser crashes on is listed and left for the next run, and
+//! quarantined after `mail.parse.quarantine_after` crashes; the run goes on with the next.
 
 use std::{
     collections::BTreeMap,
@@ -10,7 +12,7 @@ use std::{
 
 use serde::Serialize;
 
-use super::{IntakeError, Recorded, commit_email, email};
+use super::{IntakeError, Recorded, Taken, parser::MailParser, take_in};
 use crate::store::{Committed, Store};
 
 /// What an ingest run did.
@@ -25,6 +27,11 @@ pub struct Summary {
     pub duplicates: usize,
     /// Files that could not be read (path and error); nothing was recorded for them.
     pub unreadable_files: Vec<String>,
+    /// Messages the parser crashed on that are not quarantined yet (which, the attempt,
+    /// how the parser ended); nothing was recorded for them, the next run tries again.
+    pub parser_crashes: Vec<String>,
+    /// Messages quarantined by this run (also counted as `unreadable` in `outcomes`).
+    pub quarantined: usize,
 }
 
 /// The message files under `path`: the file itself, or for a directory its Maildir
@@ -59,7 +66,7 @@ pub fn message_files(path: &Path) -> Result<Vec<PathBuf>, IntakeError> {
 pub async fn ingest_files(
     store: &Store,
     files: &[PathBuf],
-    limits: &email::Limits,
+    parser: &MailParser,
     progress: bool,
 ) -> Result<Summary, IntakeError> {
     let bar = if progress {
@@ -72,9 +79,12 @@ pub async fn ingest_files(
     };
     let mut summary = Summary::default();
     for file in files {
-        let read = std::fs::File::open(file).and_then(|f| read_message(f, limits.max_bytes));
+        let read = std::fs::File::open(file).and_then(|f| read_message(f, parser.limits.max_bytes));
         match read {
-            Ok(message) => ingest_one(store, &message, limits, &mut summary).await?,
+            Ok(message) => {
+                let name = file.display().to_string();
+                ingest_one(store, &message, parser, &name, &mut summary).await?
+            }
             Err(e) => summary
                 .unreadable_files
                 .push(format!("{}: {e}", file.display())),
@@ -86,11 +96,11 @@ pub async fn ingest_files(
 }
 
 /// Ingests one message from standard input.
-pub async fn ingest_stdin(store: &Store, limits: &email::Limits) -> Result<Summary, IntakeError> {
-    let message = read_message(std::io::stdin().lock(), limits.max_bytes)
+pub async fn ingest_stdin(store: &Store, parser: &MailParser) -> Result<Summary, IntakeError> {
+    let message = read_message(std::io::stdin().lock(), parser.limits.max_bytes)
         .map_err(|e| IntakeError::Io("standard input".into(), e))?;
     let mut summary = Summary::default();
-    ingest_one(store, &message, limits, &mut summary).await?;
+    ingest_one(store, &message, parser, "standard input", &mut summary).await?;
     Ok(summary)
 }
 
@@ -118,17 +128,35 @@ pub fn read_message(reader: impl Read, max_bytes: usize) -> std::io::Result<Mess
 async fn ingest_one(
     store: &Store,
     message: &Message,
-    limits: &email::Limits,
+    parser: &MailParser,
+    name: &str,
     summary: &mut Summary,
 ) -> Result<(), IntakeError> {
-    let parsed = if message.size > message.bytes.len() {
-        email::parse_oversized(&message.bytes, message.size, limits)
-    } else {
-        email::parse(&message.bytes, limits)
-    };
-    let Recorded { committed, outcome } = commit_email(store, &parsed, message.size).await?;
+    let taken = take_in(store, parser, &message.bytes, message.size, "ingest").await?;
     summary.messages += 1;
-    *summary.outcomes.entry(outcome.to_string()).or_default() += 1;
+    let committed = match taken {
+        Taken::Recorded(Recorded { committed, outcome }) => {
+            *summary.outcomes.entry(outcome.to_string()).or_default() += 1;
+            committed
+        }
+        Taken::Duplicate(committed) => committed,
+        Taken::Crashed {
+            quarantined: true, ..
+        } => {
+            summary.quarantined += 1;
+            *summary.outcomes.entry("unreadable".into()).or_default() += 1;
+            Committed::Recorded
+        }
+        Taken::Crashed {
+            attempts, error, ..
+        } => {
+            summary.parser_crashes.push(format!(
+                "{name}: {error} (attempt {attempts} of {})",
+                parser.quarantine_after
+            ));
+            return Ok(());
+        }
+    };
     match committed {
         Committed::NewCase(_) => summary.new_cases += 1,
         Committed::Attached(_) => summary.attached_to_cases += 1,

@@ -1,16 +1,20 @@
 //! Intake: turning what citizens send (email, later web forms and Open311) into inquiries.
-//! [`commit_email`] is the one path every mail takes — IMAP poller and `anliegen ingest`
-//! alike: record the mail with its outcome, then open a case or thread it onto one.
+//! [`take_in`] is the one path every mail takes — IMAP poller and `anliegen ingest` alike:
+//! parse it in the parser's child process ([`parser`]), record the mail with its outcome,
+//! then open a case or thread it onto one ([`commit_email`]); a message the parser crashes
+//! on is counted and, after `mail.parse.quarantine_after` crashes, quarantined.
 
 pub mod email;
 pub mod imap;
 pub mod ingest;
+pub mod parser;
 
 use crate::{
     domain::{CaseNumber, Channel, InquiryText, Sender},
-    store::{Committed, InboundMail, NewInquiry, Store, StoreError, Target},
+    store::{Committed, InboundMail, NewInquiry, ParseFailure, Store, StoreError, Target},
 };
 use email::{Outcome, ParsedEmail};
+use parser::{MailParser, Parse};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IntakeError {
@@ -30,6 +34,78 @@ pub enum IntakeError {
 pub struct Recorded {
     pub committed: Committed,
     pub outcome: &'static str,
+}
+
+/// What taking in one message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    Recorded(Recorded),
+    /// Recorded before (same dedup key): not parsed again.
+    Duplicate(Committed),
+    /// The parser crashed on it; `quarantined` when this was the last allowed attempt
+    /// (the message is then recorded as `unreadable` and counts as processed). Otherwise
+    /// nothing is recorded and the message is tried again on the next run or poll.
+    Crashed {
+        attempts: i64,
+        quarantined: bool,
+        error: String,
+    },
+}
+
+impl Taken {
+    /// Whether the message counts as processed (an IMAP poller may mark it).
+    pub fn processed(&self) -> bool {
+        !matches!(
+            self,
+            Taken::Crashed {
+                quarantined: false,
+                ..
+            }
+        )
+    }
+}
+
+/// Takes in one raw message of `size` bytes (`raw` may be only its beginning when `size`
+/// is larger): skipped when its dedup key is recorded already, otherwise parsed within the
+/// limits and committed. `source` names where it came from in the quarantine.
+pub async fn take_in(
+    store: &Store,
+    parser: &MailParser,
+    raw: &[u8],
+    size: usize,
+    source: &str,
+) -> Result<Taken, IntakeError> {
+    let headers = email::parse_headers(raw, Outcome::Unreadable);
+    if size == raw.len()
+        && let Some(case) = store.recorded(&headers.dedup_key).await?
+    {
+        return Ok(Taken::Duplicate(Committed::Duplicate(case)));
+    }
+    let parsed = if size > raw.len() {
+        Parse::Parsed(email::parse_oversized(raw, size, &parser.limits))
+    } else {
+        parser.parse(raw).await?
+    };
+    match parsed {
+        Parse::Parsed(parsed) => Ok(Taken::Recorded(commit_email(store, &parsed, size).await?)),
+        Parse::Crashed { headers, error } => {
+            let mail = inbound_mail(&headers, size, &mut Vec::new());
+            let failure = ParseFailure {
+                mail: &mail,
+                raw,
+                source,
+                error: &error,
+            };
+            let count = store
+                .record_parse_failure(&failure, i64::from(parser.quarantine_after))
+                .await?;
+            Ok(Taken::Crashed {
+                attempts: count.attempts,
+                quarantined: count.quarantined,
+                error,
+            })
+        }
+    }
 }
 
 /// Parses (in this thread) and commits one raw message.
@@ -53,24 +129,10 @@ pub async fn commit_email(
     size: usize,
 ) -> Result<Recorded, StoreError> {
     let mut notes: Vec<String> = parsed.reason.iter().cloned().collect();
-    let from_address = checked_sender(parsed.from_address.as_deref(), "From", &mut notes);
+    let mut mail = inbound_mail(parsed, size, &mut notes);
     // Answers go to Reply-To, else From.
     let sender = checked_sender(parsed.reply_to_address.as_deref(), "Reply-To", &mut notes)
-        .or_else(|| from_address.clone());
-    let mut mail = InboundMail {
-        dedup_key: parsed.dedup_key.clone(),
-        message_id: parsed.message_id.clone(),
-        in_reply_to: parsed.in_reply_to.first().cloned(),
-        references: parsed.references.clone(),
-        subject: parsed.subject.clone(),
-        from_address,
-        outcome: outcome_name(&parsed.outcome).to_string(),
-        reason: None,
-        size: i64::try_from(size).unwrap_or(i64::MAX),
-        attachments_json: serde_json::to_string(&parsed.attachments).expect("serialisable"),
-        body_original: parsed.body_original.clone(),
-        body_clean: parsed.body_clean.clone(),
-    };
+        .or_else(|| mail.from_address.clone());
     let (outcome, target) = if parsed.outcome != Outcome::Inquiry {
         (outcome_name(&parsed.outcome), Target::RecordOnly)
     } else if let Some(case) = existing_case(store, parsed, sender.as_deref()).await? {
@@ -83,6 +145,7 @@ pub async fn commit_email(
                     channel: Channel::Email,
                     sender,
                     text: text.into_string(),
+                    location: None,
                 }),
             ),
             Err(e) => {
@@ -95,6 +158,25 @@ pub async fn commit_email(
     mail.reason = (!notes.is_empty()).then(|| notes.join("; "));
     let committed = store.commit_inbound(&mail, target).await?;
     Ok(Recorded { committed, outcome })
+}
+
+/// The record of `parsed`, its outcome and reason still to be decided; a dropped From
+/// address adds a note.
+fn inbound_mail(parsed: &ParsedEmail, size: usize, notes: &mut Vec<String>) -> InboundMail {
+    InboundMail {
+        dedup_key: parsed.dedup_key.clone(),
+        message_id: parsed.message_id.clone(),
+        in_reply_to: parsed.in_reply_to.first().cloned(),
+        references: parsed.references.clone(),
+        subject: parsed.subject.clone(),
+        from_address: checked_sender(parsed.from_address.as_deref(), "From", notes),
+        outcome: outcome_name(&parsed.outcome).to_string(),
+        reason: None,
+        size: i64::try_from(size).unwrap_or(i64::MAX),
+        attachments_json: serde_json::to_string(&parsed.attachments).expect("serialisable"),
+        body_original: parsed.body_original.clone(),
+        body_clean: parsed.body_clean.clone(),
+    }
 }
 
 /// A header address as it may be stored: one with a line break or another control

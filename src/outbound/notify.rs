@@ -17,7 +17,8 @@ use super::templates::{self, Template};
 use crate::{
     config::{AckLanguage, MailConfig, MailLanguage},
     domain::{Channel, Decision, Outbound, OutboundKind, RouteStatus},
-    store::{SecretPurpose, Store, StoreError, StoredInquiry, ThreadMessage},
+    reply::ReplyLanguage,
+    store::{SecretPurpose, SentReplyRecord, Store, StoreError, StoredInquiry, ThreadMessage},
 };
 
 /// Whether mail may go to the inquiry's contact address: it wrote to the authority (the
@@ -142,39 +143,14 @@ pub async fn on_decided(
     Ok(())
 }
 
-/// Common function words of either language; a German umlaut or ß counts for German.
-const GERMAN: &[&str] = &[
-    "der", "die", "das", "und", "ist", "nicht", "ich", "wir", "bitte", "mit", "auf", "ein", "eine",
-    "einen", "den", "dem", "im", "seit", "zu", "von", "es", "wird", "sehr", "geehrte", "damen",
-    "herren", "danke", "hallo", "guten", "tag", "kaputt", "defekt", "liegt", "wurde",
-];
-const ENGLISH: &[&str] = &[
-    "the", "and", "is", "not", "i", "we", "please", "with", "on", "an", "of", "to", "my", "there",
-    "has", "have", "been", "hello", "dear", "thank", "thanks", "broken", "since", "it", "this",
-    "for", "are", "was",
-];
-
-/// The acknowledgement's language: with `auto`, English only when the text has more
-/// English than German function words, so a short German report without any ("Laterne
-/// Nr. 7") is still answered in German.
+/// The acknowledgement's language: with `auto`, English when the citizen wrote English
+/// (`reply::language`), German otherwise — also for languages without templates.
 pub fn ack_language(setting: AckLanguage, text: &str) -> MailLanguage {
     match setting {
         AckLanguage::De => MailLanguage::De,
         AckLanguage::En => MailLanguage::En,
-        AckLanguage::Auto => {
-            let lower = text.to_lowercase();
-            let (mut german, mut english) = (0usize, 0usize);
-            for word in lower.split(|c: char| !c.is_alphabetic()) {
-                german += GERMAN.contains(&word) as usize;
-                english += ENGLISH.contains(&word) as usize;
-            }
-            german += lower.chars().filter(|c| "äöüß".contains(*c)).count();
-            if english > german {
-                MailLanguage::En
-            } else {
-                MailLanguage::De
-            }
-        }
+        AckLanguage::Auto if crate::reply::language::detect(text).is_english() => MailLanguage::En,
+        AckLanguage::Auto => MailLanguage::De,
     }
 }
 
@@ -213,6 +189,65 @@ pub async fn queue_reply(
     };
     store.enqueue_outbound(&out).await?;
     Ok(Some(out))
+}
+
+/// A reply about to go to the citizen.
+pub struct ReplyToSend<'a> {
+    pub text: &'a str,
+    pub language: ReplyLanguage,
+    /// The German copy for the file when `language` is not German.
+    pub german_copy: Option<&'a str>,
+    /// Who sends it, for the audit log (`user:12`, or `anliegen` for an automatic reply).
+    pub actor: &'a str,
+    /// Extra audit details (e.g. the checker's flags a clerk overrode).
+    pub audit: serde_json::Value,
+}
+
+/// Sends a reply: queued as mail when mail may go to the case's address, kept for the
+/// status page (with its redacted text for later drafts of the same service and the German
+/// copy), and audited. Returns the queued mail, if any.
+pub async fn send_reply(
+    store: &Store,
+    mail: &MailConfig,
+    inquiry: &StoredInquiry,
+    reply: &ReplyToSend<'_>,
+) -> Result<Option<Outbound>, StoreError> {
+    let frame = match reply.language {
+        ReplyLanguage::English => MailLanguage::En,
+        ReplyLanguage::German | ReplyLanguage::Plain => MailLanguage::De,
+    };
+    let queued = queue_reply(store, mail, inquiry, reply.text, frame).await?;
+    let mailed = queued.is_some();
+    let redacted = crate::privacy::redact::redact(reply.text).text;
+    store
+        .record_sent_reply(&SentReplyRecord {
+            inquiry_id: inquiry.id,
+            text: reply.text,
+            actor: reply.actor,
+            mailed,
+            service_id: inquiry.decision.as_ref().map(|d| d.service.id.as_str()),
+            language: reply.language.as_str(),
+            redacted_text: &redacted,
+            german_copy: reply.german_copy,
+        })
+        .await?;
+    let mut details = serde_json::json!({
+        "mailed": mailed,
+        "language": reply.language.as_str(),
+        "german_copy": reply.german_copy.is_some(),
+    });
+    if let (Some(d), Some(extra)) = (details.as_object_mut(), reply.audit.as_object()) {
+        d.extend(extra.clone());
+    }
+    store
+        .append_audit(
+            reply.actor,
+            "reply",
+            &inquiry.case_number.to_string(),
+            &details,
+        )
+        .await?;
+    Ok(queued)
 }
 
 /// In-Reply-To and References for an answer to `msg`.

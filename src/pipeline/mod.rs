@@ -14,8 +14,8 @@ use tokio::{
 };
 
 use crate::{
-    config::{Config, MailConfig, PipelineConfig, RetentionConfig},
-    domain::{InquiryStatus, inquiry::model_text},
+    config::{Config, MailConfig, PipelineConfig, ReplyConfig, RetentionConfig},
+    domain::{Catalogue, Decision, InquiryStatus, RouteStatus, inquiry::model_text},
     index::{IndexError, VectorIndex},
     privacy::redact::redact,
     store::{Job, JobKind, Store, StoreError, StoredInquiry, TriageOutcome},
@@ -45,6 +45,8 @@ struct Inner {
     retention: RetentionConfig,
     /// What to send when a case is decided.
     mail: MailConfig,
+    /// Which services are answered automatically.
+    reply: ReplyConfig,
     /// `server.public_url`, for the links in acknowledgements.
     public_url: String,
     /// Wakes an idle worker when this process queued a job.
@@ -64,6 +66,7 @@ impl Pipeline {
                 max_model_chars: config.server.max_text_chars,
                 retention: config.retention.clone(),
                 mail: config.mail.clone(),
+                reply: config.reply.clone(),
                 public_url: config.server.public_url.clone(),
                 wake: Notify::new(),
                 finished: broadcast::channel(1024).0,
@@ -236,9 +239,13 @@ impl Pipeline {
             store.complete_job(job).await?;
             return Ok(());
         };
-        let redacted = redact(model_text(&inquiry.text, self.inner.max_model_chars));
+        let text = model_text(&inquiry.text, self.inner.max_model_chars);
+        let language = crate::reply::language::detect(text);
+        store.set_language(inquiry.id, language.code).await?;
+        let redacted = redact(text);
         store.set_redacted_text(inquiry.id, &redacted.text).await?;
-        let decision = router.route(&redacted.text).await?;
+        let place = inquiry.location.as_ref().and_then(|l| l.point());
+        let decision = router.route_at(&redacted.text, place).await?;
         // Queued before the decision commits, so a crash in between cannot lose the
         // acknowledgement; the outbox holds one per case and kind, so a re-run adds nothing.
         crate::outbound::notify::on_decided(
@@ -258,8 +265,11 @@ impl Pipeline {
                     confidence = decision.confidence,
                     status = status.as_str(),
                     redacted = redacted.findings.len(),
+                    language = language.code,
                     "inquiry routed"
                 );
+                self.auto_reply(store, router.catalogue(), &inquiry, &decision)
+                    .await?;
             }
             TriageOutcome::AlreadyDecided => {
                 tracing::info!(case = %inquiry.case_number, job = job.id, "inquiry was decided already")
@@ -269,6 +279,52 @@ impl Pipeline {
                 "lease expired before the decision was recorded; another worker decides"
             ),
         }
+        Ok(())
+    }
+
+    /// Sends the draft at once for a service with `auto` autonomy, when the route was
+    /// automatic within the risk budget (routed by a calibrated model version) and the
+    /// draft has no gap and passes the checker. Anything less waits for a clerk.
+    async fn auto_reply(
+        &self,
+        store: &Store,
+        catalogue: &Catalogue,
+        inquiry: &crate::store::StoredInquiry,
+        decision: &Decision,
+    ) -> Result<(), StoreError> {
+        use crate::reply::{Autonomy, case};
+        if case::autonomy(store, &self.inner.reply, &decision.service.id).await? != Autonomy::Auto {
+            return Ok(());
+        }
+        let case = inquiry.case_number.to_string();
+        if decision.status != RouteStatus::Routed || !decision.calibrated {
+            tracing::info!(case = %case, "no automatic reply: the route was not automatic within the risk budget");
+            return Ok(());
+        }
+        let Some(draft) = case::draft_for(store, catalogue, inquiry, decision).await? else {
+            return Ok(());
+        };
+        if !draft.is_complete() {
+            tracing::info!(case = %case, gaps = draft.gaps.len(), flags = draft.check.flags.len(), "no automatic reply: the draft is incomplete");
+            return Ok(());
+        }
+        let mut decided = inquiry.clone();
+        decided.decision = Some(decision.clone());
+        let german_copy = case::german_copy(Some(&draft), draft.language);
+        crate::outbound::notify::send_reply(
+            store,
+            &self.inner.mail,
+            &decided,
+            &crate::outbound::notify::ReplyToSend {
+                text: &draft.text,
+                language: draft.language,
+                german_copy: german_copy.as_deref(),
+                actor: "anliegen",
+                audit: serde_json::json!({"automatic": true}),
+            },
+        )
+        .await?;
+        tracing::info!(case = %case, "automatic reply sent");
         Ok(())
     }
 }

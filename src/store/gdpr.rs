@@ -216,6 +216,7 @@ impl Store {
         )
         .await?;
         self.remove_inquiries(&mut tx, &touched.ids).await?;
+        super::quarantine::erase_mail_from(&mut tx, &normalise(email)).await?;
         tx.commit().await?;
         Ok(touched)
     }
@@ -252,8 +253,8 @@ impl Store {
         Ok(())
     }
 
-    /// Closed cases (routed or review) received before `anonymise_before` lose text, sender
-    /// and redacted text; those received before `delete_before` are deleted. Audited.
+    /// Closed cases (routed or review) received before `anonymise_before` lose text, sender,
+    /// place and redacted text; those received before `delete_before` are deleted. Audited.
     pub async fn apply_retention(
         &self,
         anonymise_before: DateTime<Utc>,
@@ -315,6 +316,7 @@ impl Store {
         for id in &anonymised.ids {
             sqlx::query(
                 "UPDATE inquiries SET text = '[anonymised]', sender = NULL, redacted_text = NULL,
+                     location_lat = NULL, location_lon = NULL, location_address = NULL,
                      anonymised_at = $1 WHERE id = $2",
             )
             .bind(&now)

@@ -84,7 +84,11 @@ impl Store {
         }
     }
 
-    async fn recorded(&self, dedup_key: &str) -> Result<Option<Option<CaseNumber>>, StoreError> {
+    /// Whether a mail with this dedup key is recorded, and with which case.
+    pub async fn recorded(
+        &self,
+        dedup_key: &str,
+    ) -> Result<Option<Option<CaseNumber>>, StoreError> {
         let row = sqlx::query(
             "SELECT i.case_number FROM mail_messages m LEFT JOIN inquiries i ON i.id = m.inquiry_id
              WHERE m.dedup_key = $1",
@@ -122,28 +126,7 @@ impl Store {
             }
             Target::RecordOnly => (None, Committed::Recorded),
         };
-        sqlx::query(
-            r#"INSERT INTO mail_messages (inquiry_id, direction, dedup_key, message_id, in_reply_to,
-                 "references", subject, from_address, outcome, reason, size, attachments,
-                 body_original, body_clean, received_at)
-             VALUES ($1, 'in', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"#,
-        )
-        .bind(inquiry_id)
-        .bind(&mail.dedup_key)
-        .bind(&mail.message_id)
-        .bind(&mail.in_reply_to)
-        .bind(mail.references.join(" "))
-        .bind(&mail.subject)
-        .bind(&mail.from_address)
-        .bind(&mail.outcome)
-        .bind(&mail.reason)
-        .bind(mail.size)
-        .bind(&mail.attachments_json)
-        .bind(&mail.body_original)
-        .bind(&mail.body_clean)
-        .bind(Utc::now().to_rfc3339())
-        .execute(&mut *tx)
-        .await?;
+        insert_mail_row(&mut tx, mail, inquiry_id).await?;
         tx.commit().await?;
         Ok(committed)
     }
@@ -218,6 +201,37 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Writes the `mail_messages` row of an inbound mail within `tx`.
+pub(super) async fn insert_mail_row(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    mail: &InboundMail,
+    inquiry_id: Option<i64>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        r#"INSERT INTO mail_messages (inquiry_id, direction, dedup_key, message_id, in_reply_to,
+             "references", subject, from_address, outcome, reason, size, attachments,
+             body_original, body_clean, received_at)
+         VALUES ($1, 'in', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"#,
+    )
+    .bind(inquiry_id)
+    .bind(&mail.dedup_key)
+    .bind(&mail.message_id)
+    .bind(&mail.in_reply_to)
+    .bind(mail.references.join(" "))
+    .bind(&mail.subject)
+    .bind(&mail.from_address)
+    .bind(&mail.outcome)
+    .bind(&mail.reason)
+    .bind(mail.size)
+    .bind(&mail.attachments_json)
+    .bind(&mail.body_original)
+    .bind(&mail.body_clean)
+    .bind(Utc::now().to_rfc3339())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 pub(super) fn corrupt(what: &str) -> StoreError {

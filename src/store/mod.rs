@@ -28,7 +28,9 @@ mod citizen;
 mod idempotency;
 mod mail;
 mod outbox;
+mod quarantine;
 mod reach;
+mod replies;
 pub mod secret;
 mod sessions;
 mod tokens;
@@ -39,13 +41,15 @@ pub use citizen::{CaseReply, SecretPurpose};
 pub use idempotency::{Idempotent, KEY_LIFETIME_MS, KeyedRequest};
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{OutboxEntry, QueuedMail};
+pub use quarantine::{FailureCount, ParseFailure, QuarantinedMail};
 pub use reach::InquiryQuery;
+pub use replies::{ReplyTemplate, SentForService, SentReplyRecord};
 pub use sessions::SessionLimits;
 pub use tokens::{ApiToken, NewToken};
 pub use training::{ModelVersion, NewExample, Rollback, TrainingExample};
 pub use users::{NewUser, User, UserChange};
 
-use crate::domain::{CaseNumber, Channel, Decision, InquiryStatus};
+use crate::domain::{CaseNumber, Channel, Decision, InquiryStatus, Location};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -62,11 +66,13 @@ pub enum StoreError {
     Conflict(String),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewInquiry {
     pub channel: Channel,
     pub sender: Option<String>,
     pub text: String,
+    /// The place the inquiry is about; personal data like `sender`.
+    pub location: Option<Location>,
 }
 
 /// An inquiry as stored: the row of table `inquiries` with its current decision.
@@ -78,6 +84,7 @@ pub struct StoredInquiry {
     pub channel: Channel,
     pub sender: Option<String>,
     pub text: String,
+    pub location: Option<Location>,
     pub status: InquiryStatus,
     pub decision: Option<Decision>,
     /// Whether the citizen confirmed the contact address (web and API intake).
@@ -291,8 +298,9 @@ pub(crate) async fn insert_inquiry_tx(
             .map_err(|_| StoreError::Corrupt("case counter overflow".into()))?,
     };
     let id: i64 = sqlx::query_scalar(
-            "INSERT INTO inquiries (case_number, received_at, channel, sender, text, status, updated_at)
-             VALUES ($1, $2, $3, $4, $5, 'received', $6) RETURNING id",
+            "INSERT INTO inquiries (case_number, received_at, channel, sender, text, status, updated_at,
+                 location_lat, location_lon, location_address)
+             VALUES ($1, $2, $3, $4, $5, 'received', $6, $7, $8, $9) RETURNING id",
         )
         .bind(case_number.to_string())
         .bind(now.to_rfc3339())
@@ -300,6 +308,9 @@ pub(crate) async fn insert_inquiry_tx(
         .bind(&new.sender)
         .bind(&new.text)
         .bind(now.to_rfc3339())
+        .bind(new.location.as_ref().and_then(|l| l.lat))
+        .bind(new.location.as_ref().and_then(|l| l.lon))
+        .bind(new.location.as_ref().and_then(|l| l.address.clone()))
         .fetch_one(&mut **tx)
         .await?;
     // The triage job commits with the inquiry: an acknowledged inquiry is always processed.
@@ -311,6 +322,7 @@ pub(crate) async fn insert_inquiry_tx(
         channel: new.channel,
         sender: new.sender,
         text: new.text,
+        location: new.location,
         status: InquiryStatus::Received,
         decision: None,
         contact_confirmed: false,
@@ -357,6 +369,11 @@ fn inquiry_from_row(r: &AnyRow) -> Result<StoredInquiry, StoreError> {
         channel: Channel::parse(&channel).ok_or_else(|| corrupt("channel"))?,
         sender: r.try_get("sender")?,
         text: r.try_get("text")?,
+        location: Location::from_parts(
+            r.try_get("location_lat")?,
+            r.try_get("location_lon")?,
+            r.try_get("location_address")?,
+        ),
         status: InquiryStatus::parse(&status)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown inquiry status '{status}'")))?,
         decision: decision

@@ -6,11 +6,14 @@ use serde::Serialize;
 use sqlx::Row;
 
 use super::{Store, StoreError};
+use crate::domain::{GeoPoint, location::coarse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainingExample {
     pub text: String,
     pub service_id: String,
+    /// The example's coarse place (a cell centre), if it had one.
+    pub place: Option<GeoPoint>,
 }
 
 #[derive(Debug, Clone)]
@@ -21,6 +24,8 @@ pub struct NewExample<'a> {
     pub inquiry_id: Option<i64>,
     pub actor: Option<&'a str>,
     pub reason: Option<&'a str>,
+    /// The place the example is about; only its coarse cell is stored.
+    pub place: Option<GeoPoint>,
 }
 
 /// What a rollback did, or why there was nothing to roll back to.
@@ -66,6 +71,7 @@ impl Store {
         let now = Utc::now().to_rfc3339();
         let mut tx = self.pool.begin().await?;
         for e in examples {
+            let cell = e.place.map(coarse);
             if let (REVIEW, Some(inquiry)) = (e.source, e.inquiry_id) {
                 sqlx::query("DELETE FROM training_examples WHERE source = $1 AND inquiry_id = $2")
                     .bind(REVIEW)
@@ -74,8 +80,9 @@ impl Store {
                     .await?;
             }
             sqlx::query(
-                "INSERT INTO training_examples (text, service_id, source, inquiry_id, actor, reason, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO training_examples
+                     (text, service_id, source, inquiry_id, actor, reason, created_at, cell_lat, cell_lon)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(e.text)
             .bind(e.service_id)
@@ -84,6 +91,8 @@ impl Store {
             .bind(e.actor)
             .bind(e.reason)
             .bind(&now)
+            .bind(cell.map(|c| c.lat))
+            .bind(cell.map(|c| c.lon))
             .execute(&mut *tx)
             .await?;
         }
@@ -92,14 +101,20 @@ impl Store {
     }
 
     pub async fn training_examples(&self) -> Result<Vec<TrainingExample>, StoreError> {
-        let rows = sqlx::query("SELECT text, service_id FROM training_examples ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT text, service_id, cell_lat, cell_lon FROM training_examples ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 Ok(TrainingExample {
                     text: r.try_get("text")?,
                     service_id: r.try_get("service_id")?,
+                    place: match (r.try_get("cell_lat")?, r.try_get("cell_lon")?) {
+                        (Some(lat), Some(lon)) => Some(GeoPoint { lat, lon }),
+                        _ => None,
+                    },
                 })
             })
             .collect()

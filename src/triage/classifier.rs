@@ -10,9 +10,11 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::GeoPoint;
+
 use super::{
     calibration::{self, ClassConfidence, apply_temperature},
-    features::{self, Idf, Sparse},
+    features::{self, Idf, Sparse, place_features, with_place},
     linear::{Example, Linear, TrainParams, softmax},
     metrics::Report,
 };
@@ -44,12 +46,14 @@ impl Default for ClassifierParams {
     }
 }
 
-/// A labelled text with its embedding; `label` indexes the label list.
+/// A labelled text with its embedding and the place it is about, if known; `label` indexes
+/// the label list.
 #[derive(Debug, Clone)]
 pub struct Labelled {
     pub text: String,
     pub embedding: Vec<f32>,
     pub label: usize,
+    pub place: Option<GeoPoint>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -60,6 +64,9 @@ pub struct Classifier {
     dim: usize,
     memory: Vec<f32>,
     memory_labels: Vec<u32>,
+    /// Weight of the place's grid cells beside the text features (0: places unused), chosen
+    /// by cross-validation.
+    pub place_weight: f32,
     /// Weight of the linear model in the mixture (the rest is kNN).
     pub mix: f32,
     /// Exponent of the prior correction: each class's probability is divided by its
@@ -162,6 +169,18 @@ fn knn_from_similarities(
     p.iter().map(|x| x / sum).collect()
 }
 
+/// The linear model's sparse input: text features, plus the place's cells when known.
+fn sparse_of(idf: &Idf, counts: &HashMap<u32, f32>, place: Option<GeoPoint>, w: f32) -> Sparse {
+    let text = idf.transform(counts);
+    match place {
+        Some(p) => with_place(text, place_features(p, w)),
+        None => text,
+    }
+}
+
+/// Candidate weights of the place features, tried when the training data has places.
+const PLACE_GRID: [f32; 3] = [0.0, 0.5, 1.0];
+
 /// An example's index with its out-of-fold linear and kNN distributions.
 type OutOfFold = (usize, Vec<f32>, Vec<f32>);
 
@@ -197,6 +216,104 @@ fn mixture(lin: &[f32], knn: &[f32], mix: f32) -> Vec<f32> {
         .collect()
 }
 
+/// Out-of-fold predictions of both experts, the folds trained in parallel; `tick` after
+/// each fold.
+#[allow(clippy::too_many_arguments)]
+fn out_of_fold(
+    examples: &[Labelled],
+    counts: &[HashMap<u32, f32>],
+    fold_of: &[usize],
+    folds: usize,
+    classes: usize,
+    params: &ClassifierParams,
+    place_weight: f32,
+    tick: &(dyn Fn() + Sync),
+) -> Vec<OutOfFold> {
+    let dim = examples.first().map_or(0, |e| e.embedding.len());
+    let mut oof: Vec<OutOfFold> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..folds)
+            .map(|f| {
+                s.spawn(move || {
+                    let held: Vec<usize> =
+                        (0..examples.len()).filter(|&i| fold_of[i] == f).collect();
+                    let train: Vec<usize> =
+                        (0..examples.len()).filter(|&i| fold_of[i] != f).collect();
+                    let idf = Idf::fit(train.iter().map(|&i| &counts[i]));
+                    let sparse_at =
+                        |i: usize| sparse_of(&idf, &counts[i], examples[i].place, place_weight);
+                    let sparse: Vec<Sparse> = train.iter().map(|&i| sparse_at(i)).collect();
+                    let refs: Vec<&Labelled> = train.iter().map(|&i| &examples[i]).collect();
+                    let m = fit(&refs, &sparse, classes, dim, &params.linear);
+                    let memory: Vec<f32> = train
+                        .iter()
+                        .flat_map(|&i| examples[i].embedding.iter().copied())
+                        .collect();
+                    let mem_labels: Vec<u32> =
+                        train.iter().map(|&i| examples[i].label as u32).collect();
+                    let queries: Vec<f32> = held
+                        .iter()
+                        .flat_map(|&i| examples[i].embedding.iter().copied())
+                        .collect();
+                    let neighbours = knn_batch(
+                        &queries,
+                        &memory,
+                        &mem_labels,
+                        dim,
+                        classes,
+                        params.k,
+                        params.knn_temperature,
+                    );
+                    let out: Vec<_> = held
+                        .iter()
+                        .zip(neighbours)
+                        .map(|(&i, nn)| {
+                            (
+                                i,
+                                softmax(&m.logits(&examples[i].embedding, &sparse_at(i))),
+                                nn,
+                            )
+                        })
+                        .collect();
+                    tick();
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("fold thread"))
+            .collect()
+    });
+    oof.sort_by_key(|(i, _, _)| *i);
+    oof
+}
+
+/// The expert mixture and prior correction with the best out-of-fold accuracy plus
+/// macro-F1: (quality, mix, balance).
+fn choose_mixture(
+    oof: &[OutOfFold],
+    truth: &[Option<usize>],
+    labels: &[String],
+    counts: &[usize],
+) -> (f32, f32, f32) {
+    let mut best = (f32::NEG_INFINITY, 1.0f32, 0.0f32);
+    for balance in BALANCE_GRID {
+        let weights = prior_weights(counts, balance);
+        for mix in MIX_GRID {
+            let preds: Vec<Vec<f32>> = oof
+                .iter()
+                .map(|(_, l, k)| reweight(&mixture(l, k, mix), &weights))
+                .collect();
+            let r = Report::compute(&preds, truth, labels, 1.0);
+            let quality = r.accuracy + r.macro_f1;
+            if quality > best.0 + 1e-6 {
+                best = (quality, mix, balance);
+            }
+        }
+    }
+    best
+}
+
 impl Classifier {
     /// Trains with cross-validated calibration. `on_fold` reports progress (fold, folds).
     pub fn train(
@@ -211,98 +328,52 @@ impl Classifier {
             examples.iter().map(|e| features::counts(&e.text)).collect();
         let folds = params.folds.clamp(2, examples.len().max(2));
         let fold_of: Vec<usize> = fold_assignment(examples.len(), folds, params.linear.seed);
-
-        // Out-of-fold predictions of both experts; folds and the final model train in parallel.
-        let done = std::sync::atomic::AtomicUsize::new(0);
-        let idf = Idf::fit(counts.iter());
-        let sparse: Vec<Sparse> = counts.iter().map(|c| idf.transform(c)).collect();
-        let (oof, linear): (Vec<OutOfFold>, Linear) = std::thread::scope(|s| {
-            // The final model does not depend on the folds: it trains beside them.
-            let final_model = s.spawn(|| {
-                let refs: Vec<&Labelled> = examples.iter().collect();
-                fit(&refs, &sparse, classes, dim, &params.linear)
-            });
-            let handles: Vec<_> = (0..folds)
-                .map(|f| {
-                    let (counts, fold_of, done) = (&counts, &fold_of, &done);
-                    s.spawn(move || {
-                        let held: Vec<usize> =
-                            (0..examples.len()).filter(|&i| fold_of[i] == f).collect();
-                        let train: Vec<usize> =
-                            (0..examples.len()).filter(|&i| fold_of[i] != f).collect();
-                        let idf = Idf::fit(train.iter().map(|&i| &counts[i]));
-                        let sparse: Vec<Sparse> =
-                            train.iter().map(|&i| idf.transform(&counts[i])).collect();
-                        let refs: Vec<&Labelled> = train.iter().map(|&i| &examples[i]).collect();
-                        let m = fit(&refs, &sparse, classes, dim, &params.linear);
-                        let memory: Vec<f32> = train
-                            .iter()
-                            .flat_map(|&i| examples[i].embedding.iter().copied())
-                            .collect();
-                        let mem_labels: Vec<u32> =
-                            train.iter().map(|&i| examples[i].label as u32).collect();
-                        let queries: Vec<f32> = held
-                            .iter()
-                            .flat_map(|&i| examples[i].embedding.iter().copied())
-                            .collect();
-                        let neighbours = knn_batch(
-                            &queries,
-                            &memory,
-                            &mem_labels,
-                            dim,
-                            classes,
-                            params.k,
-                            params.knn_temperature,
-                        );
-                        let out: Vec<_> = held
-                            .iter()
-                            .zip(neighbours)
-                            .map(|(&i, nn)| {
-                                let lin = softmax(
-                                    &m.logits(&examples[i].embedding, &idf.transform(&counts[i])),
-                                );
-                                (i, lin, nn)
-                            })
-                            .collect();
-                        let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-                        on_fold(n, folds);
-                        out
-                    })
-                })
-                .collect();
-            let oof = handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("fold thread"))
-                .collect();
-            (oof, final_model.join().expect("training thread"))
-        });
-        let mut oof = oof;
-        oof.sort_by_key(|(i, _, _)| *i);
+        let place_grid: &[f32] = if examples.iter().any(|e| e.place.is_some()) {
+            &PLACE_GRID
+        } else {
+            &PLACE_GRID[..1]
+        };
         let truth: Vec<usize> = examples.iter().map(|e| e.label).collect();
-
-        // Choose the expert mixture and the prior correction by out-of-fold routing quality
-        // (accuracy plus macro-F1: right overall, and no service left behind), then fit the
-        // temperature by log-likelihood and the confidence per predicted class.
-        let mut counts = vec![0usize; classes];
-        truth.iter().for_each(|&y| counts[y] += 1);
+        let mut counts_per_class = vec![0usize; classes];
+        truth.iter().for_each(|&y| counts_per_class[y] += 1);
         let truth_opt: Vec<Option<usize>> = truth.iter().map(|&y| Some(y)).collect();
-        let mut best = (f32::NEG_INFINITY, 1.0f32, 0.0f32);
-        for balance in BALANCE_GRID {
-            let weights = prior_weights(&counts, balance);
-            for mix in MIX_GRID {
-                let preds: Vec<Vec<f32>> = oof
-                    .iter()
-                    .map(|(_, l, k)| reweight(&mixture(l, k, mix), &weights))
-                    .collect();
-                let r = Report::compute(&preds, &truth_opt, &labels, 1.0);
-                let quality = r.accuracy + r.macro_f1;
-                if quality > best.0 + 1e-6 {
-                    best = (quality, mix, balance);
-                }
+
+        // Every place weight gets its own out-of-fold predictions; the weight, the expert
+        // mixture and the prior correction are chosen together by out-of-fold routing
+        // quality (accuracy plus macro-F1: right overall, and no service left behind).
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let total = folds * place_grid.len();
+        let mut best: Option<(f32, f32, f32, f32, Vec<OutOfFold>)> = None;
+        for &place_weight in place_grid {
+            let oof = out_of_fold(
+                examples,
+                &counts,
+                &fold_of,
+                folds,
+                classes,
+                &params,
+                place_weight,
+                &|| {
+                    let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                    on_fold(n, total);
+                },
+            );
+            let (quality, mix, balance) =
+                choose_mixture(&oof, &truth_opt, &labels, &counts_per_class);
+            if best.as_ref().is_none_or(|b| quality > b.0 + 1e-6) {
+                best = Some((quality, place_weight, mix, balance, oof));
             }
         }
-        let (_, mix, balance) = best;
-        let class_weights = prior_weights(&counts, balance);
+        let (_, place_weight, mix, balance, oof) = best.expect("at least one place weight");
+        let idf = Idf::fit(counts.iter());
+        let sparse: Vec<Sparse> = counts
+            .iter()
+            .zip(examples)
+            .map(|(c, e)| sparse_of(&idf, c, e.place, place_weight))
+            .collect();
+        let refs: Vec<&Labelled> = examples.iter().collect();
+        let linear = fit(&refs, &sparse, classes, dim, &params.linear);
+        let class_weights = prior_weights(&counts_per_class, balance);
         let mixed: Vec<Vec<f32>> = oof
             .iter()
             .map(|(_, l, k)| reweight(&mixture(l, k, mix), &class_weights))
@@ -339,6 +410,7 @@ impl Classifier {
             idf,
             linear,
             dim,
+            place_weight,
             memory: examples
                 .iter()
                 .flat_map(|e| e.embedding.iter().copied())
@@ -357,8 +429,8 @@ impl Classifier {
     }
 
     /// Calibrated class probabilities for one text and its embedding.
-    pub fn predict(&self, text: &str, embedding: &[f32]) -> Vec<f32> {
-        let sparse = self.idf.transform(&features::counts(text));
+    pub fn predict(&self, text: &str, embedding: &[f32], place: Option<GeoPoint>) -> Vec<f32> {
+        let sparse = sparse_of(&self.idf, &features::counts(text), place, self.place_weight);
         let lin = softmax(&self.linear.logits(embedding, &sparse));
         let nn = knn(
             embedding,
@@ -442,6 +514,7 @@ pub(crate) mod tests {
                 text: format!("meldung {i}"),
                 embedding: unit(v),
                 label,
+                place: None,
             });
         }
         let labels = ["general", "lamp", "bin"].map(String::from).to_vec();
@@ -457,7 +530,7 @@ pub(crate) mod tests {
         assert!(uncorrected.iter().all(|&w| (w - 1.0).abs() < 1e-6));
         let corrected = prior_weights(&[500, 50, 50], 1.0);
         assert!(corrected[1] > 9.0 * corrected[0] && corrected[1] == corrected[2]);
-        let p = c.predict("meldung", &examples[0].embedding);
+        let p = c.predict("meldung", &examples[0].embedding, None);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
         // Out of fold, the narrow classes are found more often than not.
         let r = &c.cross_validation;

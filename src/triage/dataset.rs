@@ -1,14 +1,48 @@
 //! Labelled inquiry files for training and evaluation: CSV (with a header row) or JSON Lines
 //! (`.jsonl`/`.ndjson`), with the text and label columns named by the caller. Rows with an
 //! empty label are skipped and counted; a missing column names the file and the columns
-//! that exist.
+//! that exist. Optional latitude and longitude columns give each row its place.
 
 use std::path::Path;
+
+use crate::domain::GeoPoint;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     pub text: String,
     pub label: String,
+    /// The place the row is about, when the file has coordinates for it.
+    pub place: Option<GeoPoint>,
+}
+
+/// The columns to read: text and label, and optionally the place's latitude and longitude.
+#[derive(Debug, Clone)]
+pub struct Columns {
+    pub text: String,
+    pub label: String,
+    pub lat: Option<String>,
+    pub lon: Option<String>,
+}
+
+impl Columns {
+    pub fn new(text: &str, label: &str) -> Self {
+        Self {
+            text: text.into(),
+            label: label.into(),
+            lat: None,
+            lon: None,
+        }
+    }
+}
+
+/// A point from two cells; blank, unparsable or out-of-range coordinates are no place.
+fn place(lat: &str, lon: &str) -> Option<GeoPoint> {
+    let (lat, lon) = (
+        lat.trim().parse::<f64>().ok()?,
+        lon.trim().parse::<f64>().ok()?,
+    );
+    (lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0)
+        .then_some(GeoPoint { lat, lon })
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +67,11 @@ pub enum DatasetError {
 impl Dataset {
     /// Adds a row, or counts it as skipped when its text or label is empty.
     pub fn push(&mut self, text: &str, label: &str) {
+        self.push_at(text, label, None);
+    }
+
+    /// Like [`Dataset::push`], with the row's place.
+    pub fn push_at(&mut self, text: &str, label: &str, place: Option<GeoPoint>) {
         let (text, label) = (text.trim(), label.trim());
         if text.is_empty() || label.is_empty() {
             self.skipped += 1;
@@ -40,12 +79,15 @@ impl Dataset {
             self.rows.push(Row {
                 text: text.to_string(),
                 label: label.to_string(),
+                place,
             });
         }
     }
 }
 
-pub fn load(path: &Path, text_column: &str, label_column: &str) -> Result<Dataset, DatasetError> {
+pub fn load(path: &Path, columns: &Columns) -> Result<Dataset, DatasetError> {
+    let (text_column, label_column) = (columns.text.as_str(), columns.label.as_str());
+    let place_columns = columns.lat.as_deref().zip(columns.lon.as_deref());
     let display = path.display().to_string();
     let read = |message: String| DatasetError::Read {
         path: display.clone(),
@@ -56,7 +98,7 @@ pub fn load(path: &Path, text_column: &str, label_column: &str) -> Result<Datase
         .and_then(|e| e.to_str())
         .is_some_and(|e| matches!(e, "jsonl" | "ndjson"));
     let mut data = Dataset::default();
-    let mut push = |text: &str, label: &str| data.push(text, label);
+    let mut push = |text: &str, label: &str, at: Option<GeoPoint>| data.push_at(text, label, at);
     if jsonl {
         let content = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
         for (n, line) in content
@@ -78,9 +120,17 @@ pub fn load(path: &Path, text_column: &str, label_column: &str) -> Result<Datase
                 }),
                 other => Ok(other.to_string()),
             };
+            let at = match place_columns {
+                Some((lat, lon)) => place(
+                    &field(lat).unwrap_or_default(),
+                    &field(lon).unwrap_or_default(),
+                ),
+                None => None,
+            };
             push(
                 &field(text_column)?,
                 &field(label_column).unwrap_or_default(),
+                at,
             );
         }
     } else {
@@ -97,9 +147,14 @@ pub fn load(path: &Path, text_column: &str, label_column: &str) -> Result<Datase
                 })
         };
         let (t, l) = (column(text_column)?, column(label_column)?);
+        let place_at = place_columns
+            .map(|(lat, lon)| Ok::<_, DatasetError>((column(lat)?, column(lon)?)))
+            .transpose()?;
         for (n, record) in reader.records().enumerate() {
             let record = record.map_err(|e| read(format!("record {}: {e}", n + 1)))?;
-            push(record.get(t).unwrap_or(""), record.get(l).unwrap_or(""));
+            let cell = |i: usize| record.get(i).unwrap_or("");
+            let at = place_at.and_then(|(lat, lon)| place(cell(lat), cell(lon)));
+            push(cell(t), cell(l), at);
         }
     }
     Ok(data)
@@ -118,17 +173,20 @@ mod tests {
             "id,text,category\n1,\"Lampe\nkaputt\",Licht\n2,Sperrmüll,\n3,Loch,Straße\n",
         )
         .unwrap();
-        let d = load(&p, "text", "category").unwrap();
+        let d = load(&p, &Columns::new("text", "category")).unwrap();
         assert_eq!(d.rows.len(), 2);
         assert_eq!(d.skipped, 1);
         assert_eq!(
             d.rows[0],
             Row {
                 text: "Lampe\nkaputt".into(),
-                label: "Licht".into()
+                label: "Licht".into(),
+                place: None,
             }
         );
-        let err = load(&p, "body", "category").unwrap_err().to_string();
+        let err = load(&p, &Columns::new("body", "category"))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.ends_with("no column 'body' (columns: id, text, category)"),
             "{err}"
@@ -144,14 +202,63 @@ mod tests {
             "{\"t\": \"a\", \"l\": \"x\"}\n\n{\"t\": \"b\", \"l\": null}\n",
         )
         .unwrap();
-        let d = load(&p, "t", "l").unwrap();
+        let d = load(&p, &Columns::new("t", "l")).unwrap();
         assert_eq!((d.rows.len(), d.skipped), (1, 1));
         std::fs::write(&p, "{broken\n").unwrap();
         assert!(
-            load(&p, "t", "l")
+            load(&p, &Columns::new("t", "l"))
                 .unwrap_err()
                 .to_string()
                 .contains("line 1")
+        );
+    }
+
+    #[test]
+    fn places_from_coordinate_columns() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        std::fs::write(
+            &p,
+            "text,label,lat,lon\nLampe,Licht,47.68,9.16\nLoch,Straße,,\nBank,Park,95,9\n",
+        )
+        .unwrap();
+        let columns = Columns {
+            lat: Some("lat".into()),
+            lon: Some("lon".into()),
+            ..Columns::new("text", "label")
+        };
+        let d = load(&p, &columns).unwrap();
+        assert_eq!(
+            d.rows[0].place,
+            Some(GeoPoint {
+                lat: 47.68,
+                lon: 9.16
+            })
+        );
+        assert_eq!((d.rows[1].place, d.rows[2].place), (None, None));
+        let missing = Columns {
+            lat: Some("latitude".into()),
+            ..columns.clone()
+        };
+        assert!(
+            load(&p, &missing)
+                .unwrap_err()
+                .to_string()
+                .contains("'latitude'")
+        );
+        let j = dir.path().join("d.jsonl");
+        std::fs::write(
+            &j,
+            "{\"text\": \"a\", \"label\": \"x\", \"lat\": 47.5, \"lon\": 9.1}\n",
+        )
+        .unwrap();
+        let d = load(&j, &columns).unwrap();
+        assert_eq!(
+            d.rows[0].place,
+            Some(GeoPoint {
+                lat: 47.5,
+                lon: 9.1
+            })
         );
     }
 }

@@ -11,7 +11,7 @@ use super::{
     TriageError,
     cache::embed_cached,
     classifier::{Classifier, ClassifierParams, Labelled, argmax},
-    dataset::{self, Dataset, DatasetError},
+    dataset::{self, Columns, Dataset, DatasetError},
     metrics::Report,
 };
 use crate::{embed::Embedder, store::Store};
@@ -20,8 +20,8 @@ use crate::{embed::Embedder, store::Store};
 pub struct EvalRequest {
     pub train: Vec<PathBuf>,
     pub test: PathBuf,
-    pub text_column: String,
-    pub label_column: String,
+    /// Text and label columns, and the place's coordinate columns if any.
+    pub columns: Columns,
     pub params: ClassifierParams,
     /// Redact the texts first, as the service does (`--raw-text` turns it off).
     pub redact: bool,
@@ -44,6 +44,11 @@ pub struct EvalResult {
     pub auto_routed: f32,
     pub auto_misroute_rate: f32,
     pub max_misroute_rate: f32,
+    /// Training and test rows with a place.
+    pub placed_train: usize,
+    pub placed_test: usize,
+    /// Weight of the places' grid cells chosen by cross-validation (0: places unused).
+    pub place_weight: f32,
     pub mix: f32,
     pub balance: f32,
     pub temperature: f32,
@@ -75,11 +80,11 @@ pub async fn evaluate(
 ) -> Result<EvalResult, EvalError> {
     let mut train = Dataset::default();
     for path in &req.train {
-        let d = dataset::load(path, &req.text_column, &req.label_column)?;
+        let d = dataset::load(path, &req.columns)?;
         train.skipped += d.skipped;
         train.rows.extend(d.rows);
     }
-    let test = dataset::load(&req.test, &req.text_column, &req.label_column)?;
+    let test = dataset::load(&req.test, &req.columns)?;
     evaluate_rows(
         train, test, req.params, req.redact, embedder, store, progress,
     )
@@ -105,7 +110,7 @@ pub async fn evaluate_rows(
         rows.into_iter()
             .map(|r| dataset::Row {
                 text: crate::privacy::redact::redact(&r.text).text,
-                label: r.label,
+                ..r
             })
             .collect()
     };
@@ -140,6 +145,7 @@ pub async fn evaluate_rows(
             label: labels
                 .binary_search(&r.label)
                 .expect("label from this list"),
+            place: r.place,
         })
         .collect();
 
@@ -162,7 +168,7 @@ pub async fn evaluate_rows(
         .rows
         .iter()
         .zip(test_vectors)
-        .map(|(r, v)| classifier.predict(&r.text, v))
+        .map(|(r, v)| classifier.predict(&r.text, v, r.place))
         .collect();
     let truth: Vec<Option<usize>> = test
         .rows
@@ -201,6 +207,9 @@ pub async fn evaluate_rows(
         auto_routed,
         auto_misroute_rate,
         max_misroute_rate: params.max_misroute_rate,
+        placed_train: train.iter().filter(|r| r.place.is_some()).count(),
+        placed_test: test.rows.iter().filter(|r| r.place.is_some()).count(),
+        place_weight: classifier.place_weight,
         mix: classifier.mix,
         balance: classifier.balance,
         temperature: classifier.temperature,
@@ -269,12 +278,17 @@ impl EvalResult {
             None => s += &format!("{:<34}none: no threshold meets the budget\n", "auto-routed"),
         }
         s += &format!(
-            "{:<34}linear {:.1} / kNN {:.1}, prior correction {:.2}, temperature {:.2}\n\n",
+            "{:<34}linear {:.1} / kNN {:.1}, prior correction {:.2}, temperature {:.2}, place weight {:.1} ({} of {} training rows and {} of {} test rows with a place)\n\n",
             "model",
             self.mix,
             1.0 - self.mix,
             self.balance,
-            self.temperature
+            self.temperature,
+            self.place_weight,
+            self.placed_train,
+            self.n_train,
+            self.placed_test,
+            self.n_test,
         );
         s += &r.class_table();
         s

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::GeoPoint;
+
 /// Number of hash buckets (2^18): few collisions for a municipal vocabulary, small weights.
 pub const BUCKETS: u32 = 1 << 18;
 
@@ -100,6 +102,49 @@ impl Idf {
     }
 }
 
+/// Sizes in kilometres of the grid cells a place falls into: from a district down to a few
+/// streets. Only these coarse cells reach the model (as hashed features); coordinates never do.
+pub const PLACE_CELL_KM: [f64; 4] = [4.0, 2.0, 1.0, 0.5];
+
+/// The grid cells of `point` at every size of [`PLACE_CELL_KM`], as hashed buckets with
+/// equal weights whose squared sum is `weight`². Cells are about square: the longitude step
+/// widens with the latitude of the cell's row.
+pub fn place_features(point: GeoPoint, weight: f32) -> Sparse {
+    if weight <= 0.0 {
+        return Vec::new();
+    }
+    let w = weight / (PLACE_CELL_KM.len() as f32).sqrt();
+    let mut v: Sparse = PLACE_CELL_KM
+        .iter()
+        .enumerate()
+        .map(|(level, km)| {
+            let lat_step = km / 111.32;
+            let row = (point.lat / lat_step).floor();
+            let row_lat = ((row + 0.5) * lat_step).to_radians().cos().max(0.05);
+            let column = (point.lon / (lat_step / row_lat)).floor();
+            let cell = format!("{row}:{column}");
+            (bucket(cell.as_bytes(), 1000 + level as u64), w)
+        })
+        .collect();
+    v.sort_unstable_by_key(|(b, _)| *b);
+    v.dedup_by_key(|(b, _)| *b);
+    v
+}
+
+/// `text` features with `place` features added (a bucket both use adds up).
+pub fn with_place(text: Sparse, place: Sparse) -> Sparse {
+    if place.is_empty() {
+        return text;
+    }
+    let mut all: HashMap<u32, f32> = text.into_iter().collect();
+    for (b, w) in place {
+        *all.entry(b).or_default() += w;
+    }
+    let mut v: Sparse = all.into_iter().collect();
+    v.sort_unstable_by_key(|(b, _)| *b);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +180,33 @@ mod tests {
     fn unseen_buckets_are_dropped() {
         let idf = Idf::fit(&[counts("Laterne")]);
         assert!(idf.transform(&counts("xyzzy qwv")).is_empty());
+    }
+
+    #[test]
+    fn near_places_share_coarse_cells_and_far_ones_none() {
+        let market = GeoPoint {
+            lat: 47.6603,
+            lon: 9.1758,
+        };
+        let nearby = GeoPoint {
+            lat: 47.6612,
+            lon: 9.1771,
+        };
+        let dettingen = GeoPoint {
+            lat: 47.7478,
+            lon: 9.1296,
+        };
+        let (a, b, c) = (
+            place_features(market, 1.0),
+            place_features(nearby, 1.0),
+            place_features(dettingen, 1.0),
+        );
+        assert_eq!(a.len(), PLACE_CELL_KM.len());
+        let norm: f32 = a.iter().map(|(_, w)| w * w).sum();
+        assert!((norm - 1.0).abs() < 1e-5);
+        // Neighbours share at least the coarsest cell; places in other districts none.
+        assert!(cosine(&a, &b) >= 0.25, "{a:?} {b:?}");
+        assert_eq!(cosine(&a, &c), 0.0);
+        assert!(place_features(market, 0.0).is_empty());
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::{Catalogue, RouteStatus};
 
 /// Leads every stored version; bumped whenever the classifier's layout changes, so an old
 /// version is refused with a clear message instead of being misread.
-const FORMAT: &[u8] = b"anliegen-classifier-2\n";
+const FORMAT: &[u8] = b"anliegen-classifier-3\n";
 
 pub struct LearnedScorer {
     pub classifier: Classifier,
@@ -41,7 +41,7 @@ impl LearnedScorer {
 
 impl Scorer for LearnedScorer {
     fn score(&self, catalogue: &Catalogue, q: &Query) -> Vec<ServiceScore> {
-        let p = self.classifier.predict(q.text, q.vector);
+        let p = self.classifier.predict(q.text, q.vector, q.place);
         let mut scores: Vec<ServiceScore> = self
             .classifier
             .labels
@@ -118,8 +118,8 @@ mod tests {
         let back = LearnedScorer::from_bytes(&bytes, 3).unwrap();
         let q = &examples[0];
         assert_eq!(
-            back.classifier.predict(&q.text, &q.embedding),
-            c.predict(&q.text, &q.embedding)
+            back.classifier.predict(&q.text, &q.embedding, None),
+            c.predict(&q.text, &q.embedding, None)
         );
         let legacy = bincode::serialize(&c).unwrap();
         let err = LearnedScorer::from_bytes(&legacy, 3).err().unwrap();

@@ -14,6 +14,7 @@ pub mod learned;
 pub mod learning;
 pub mod linear;
 pub mod metrics;
+pub mod places;
 pub mod review;
 pub mod scoring;
 pub mod training;
@@ -23,7 +24,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::{
     config::TriageConfig,
-    domain::{Candidate, Catalogue, Decision, Evidence},
+    domain::{Candidate, Catalogue, Decision, Evidence, GeoPoint},
     embed::{EmbedError, Embedder},
     index::{Filter, IndexError, VectorIndex},
     store::StoreError,
@@ -99,6 +100,16 @@ impl Router {
     }
 
     pub async fn route(&self, text: &str) -> Result<Decision, TriageError> {
+        self.route_at(text, None).await
+    }
+
+    /// Routes `text` (redacted) about `place`: the trained model may use the place's coarse
+    /// cells, and a service several departments handle goes to the one whose area holds it.
+    pub async fn route_at(
+        &self,
+        text: &str,
+        place: Option<GeoPoint>,
+    ) -> Result<Decision, TriageError> {
         let vector = self.embedder.embed_one(text).await?;
         let hits = self
             .index
@@ -119,6 +130,7 @@ impl Router {
                 text,
                 vector: &vector,
                 hits: &hits,
+                place,
             },
         );
         let best = scores.first().ok_or(TriageError::EmptyIndex)?;
@@ -128,8 +140,12 @@ impl Router {
             .ok_or(TriageError::EmptyIndex)?;
         let department = self
             .catalogue
-            .department(&service.department)
-            .expect("validated catalogue: every service has its department");
+            .department(places::responsible_department(
+                &self.catalogue,
+                service,
+                place,
+            ))
+            .expect("validated catalogue: every service and office has its department");
         let verdict = scorer.verdict(&scores);
         let (status, reason) = (verdict.status, verdict.reason);
         let candidates = scores
@@ -140,7 +156,8 @@ impl Router {
                 Some(Candidate {
                     service_id: svc.id.clone(),
                     service_name: svc.name.clone(),
-                    department_id: svc.department.clone(),
+                    department_id: places::responsible_department(&self.catalogue, svc, place)
+                        .to_string(),
                     score: round3(s.probability),
                 })
             })

@@ -32,6 +32,17 @@ pub struct Review {
     _claimed_actor: Option<serde::de::IgnoredAny>,
 }
 
+impl Review {
+    pub fn new(action: ReviewAction, service: Option<String>, reason: Option<String>) -> Self {
+        Self {
+            action,
+            service,
+            reason,
+            _claimed_actor: None,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReviewError {
     #[error("the inquiry has no decision yet; wait until it is routed")]
@@ -61,9 +72,12 @@ pub async fn apply(
     let service = catalogue
         .service(&service_id)
         .ok_or_else(|| ReviewError::UnknownService(service_id.chars().take(64).collect()))?;
+    let place = inquiry.location.as_ref().and_then(|l| l.point());
     let department = catalogue
-        .department(&service.department)
-        .expect("validated catalogue: every service has its department");
+        .department(super::places::responsible_department(
+            catalogue, service, place,
+        ))
+        .expect("validated catalogue: every service and office has its department");
     let decision = Decision {
         status: RouteStatus::Routed,
         service: service.into(),
@@ -93,6 +107,7 @@ pub async fn apply(
             inquiry_id: Some(inquiry.id),
             actor: Some(actor),
             reason: review.reason.as_deref(),
+            place,
         }])
         .await?;
     let action = match review.action {

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use crate::{
-    domain::{Catalogue, RouteStatus},
+    domain::{Catalogue, GeoPoint, RouteStatus},
     index::Hit,
 };
 
@@ -24,6 +24,8 @@ pub struct Query<'a> {
     pub vector: &'a [f32],
     /// Nearest catalogue entries, best first.
     pub hits: &'a [Hit],
+    /// The place the inquiry is about, if known (trained models use its coarse cells).
+    pub place: Option<GeoPoint>,
 }
 
 /// Whether to auto-route, why, and how many of the best services the clerk is shown.
@@ -179,6 +181,7 @@ mod tests {
             text: "",
             vector,
             hits,
+            place: None,
         }
     }
 

@@ -14,7 +14,11 @@ use super::{
     classifier::{Classifier, ClassifierParams, Labelled},
     learned::LearnedScorer,
 };
-use crate::{domain::Catalogue, embed::Embedder, store::Store};
+use crate::{
+    domain::{Catalogue, GeoPoint},
+    embed::Embedder,
+    store::Store,
+};
 
 pub struct Trained {
     pub version: i64,
@@ -36,27 +40,28 @@ pub async fn train_version(
     let labels: Vec<String> = catalogue.services.iter().map(|s| s.id.clone()).collect();
     // Every catalogue text is labelled data: name, description and keywords carry the
     // service's vocabulary, the examples its everyday wording.
-    let mut rows: Vec<(String, usize)> = catalogue_index::documents(catalogue)
+    let mut rows: Vec<(String, usize, Option<GeoPoint>)> = catalogue_index::documents(catalogue)
         .into_iter()
-        .filter_map(|d| Some((d.text, catalogue.service_index(&d.service_id)?)))
+        .filter_map(|d| Some((d.text, catalogue.service_index(&d.service_id)?, None)))
         .collect();
     let mut labelled = 0;
     for e in store.training_examples().await? {
         // Examples for services removed from the catalogue are kept but not learned.
         if let Some(i) = catalogue.service_index(&e.service_id) {
             labelled += 1;
-            rows.push((e.text, i));
+            rows.push((e.text, i, e.place));
         }
     }
-    let texts: Vec<String> = rows.iter().map(|(t, _)| t.clone()).collect();
+    let texts: Vec<String> = rows.iter().map(|(t, _, _)| t.clone()).collect();
     let vectors = embed_cached(embedder, store, &texts, &|_, _| {}).await?;
     let examples: Vec<Labelled> = rows
         .into_iter()
         .zip(vectors)
-        .map(|((text, label), embedding)| Labelled {
+        .map(|((text, label, place), embedding)| Labelled {
             text,
             embedding,
             label,
+            place,
         })
         .collect();
     let n = examples.len();

@@ -119,6 +119,7 @@ pub async fn evaluate(
                 text,
                 vector,
                 hits: &hits,
+                place: None,
             },
         );
         let mut p = vec![0.0; services.len()];

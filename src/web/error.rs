@@ -47,6 +47,10 @@ pub enum ApiError {
     /// Seconds until the client's next request is allowed.
     #[error("too many requests; try again in {0} s")]
     RateLimited(u32),
+    /// A reply the checker flagged: values that are neither in the catalogue nor in the
+    /// case, or gap markers; the body lists the spans.
+    #[error("the reply states {} value(s) the catalogue and the case do not have; correct them or send with \"confirm\": true", .0.len())]
+    ReplyFlagged(Vec<crate::reply::Flag>),
     /// The body did not arrive within `server.body_timeout_seconds` (the seconds).
     #[error("the request body did not arrive within {0} s")]
     RequestTimeout(u64),
@@ -80,6 +84,7 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::LoginFailed => "login_failed",
             Self::RateLimited(_) => "rate_limited",
+            Self::ReplyFlagged(_) => "reply_flagged",
             Self::RequestTimeout(_) => "request_timeout",
             Self::TooManyConnections => "too_many_connections",
             Self::ServerFull => "server_full",
@@ -94,7 +99,10 @@ impl ApiError {
             Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BodyTooLarge(_) | Self::TextTooLong(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InvalidField(_) | Self::EmptyText | Self::IdempotencyKeyReused => {
+            Self::InvalidField(_)
+            | Self::EmptyText
+            | Self::ReplyFlagged(_)
+            | Self::IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -135,6 +143,7 @@ impl ApiError {
             | Self::Unauthorized
             | Self::Forbidden
             | Self::LoginFailed
+            | Self::ReplyFlagged(_)
             | Self::RequestTimeout(_)
             | Self::IdempotencyKeyReused
             | Self::Internal(_) => None,
@@ -147,7 +156,11 @@ impl IntoResponse for ApiError {
         if let Self::Internal(detail) = &self {
             tracing::error!(error = %detail, "request failed");
         }
-        let body = Json(json!({"code": self.code(), "message": self.to_string()}));
+        let mut body = json!({"code": self.code(), "message": self.to_string()});
+        if let Self::ReplyFlagged(flags) = &self {
+            body["flags"] = json!(flags);
+        }
+        let body = Json(body);
         let mut response = (self.status(), body).into_response();
         if let Some(seconds) = self.retry_after() {
             response

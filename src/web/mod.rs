@@ -1,8 +1,9 @@
 //! The HTTP API (axum): `router(state)` builds the whole application from the route table
 //! (`routes`), to which one module per resource contributes its `routes()`. Each route
 //! belongs to one of three trees with one rule each — public, staff (`auth::staff_only`),
-//! admin (`auth::admin_only`). Errors share one JSON contract (`error`); the process around
-//! it (listener, engine, workers) is assembled in `app`.
+//! admin (`auth::admin_only`). Errors share one JSON contract (`error`); the HTML pages
+//! (`pages`) live in the same trees, framed by security headers and CSRF protection. The
+//! process around it (listener, engine, workers) is assembled in `app`.
 
 pub mod auth;
 mod catalogue;
@@ -10,14 +11,17 @@ pub mod error;
 mod evaluations;
 pub mod extract;
 mod health;
-mod inquiries;
+pub(in crate::web) mod inquiries;
 mod jobs;
 mod models;
 mod overload;
+pub mod pages;
+mod quarantine;
+mod replies;
 pub mod routes;
 pub mod server;
 mod state;
-mod status;
+pub(in crate::web) mod status;
 mod tokens;
 mod users;
 
@@ -45,6 +49,9 @@ pub fn route_table(config: &Config) -> Vec<Route> {
         catalogue::routes(config.server.max_upload_bytes),
         users::routes(),
         tokens::routes(),
+        replies::routes(),
+        pages::routes(),
+        quarantine::routes(),
     ]
     .into_iter()
     .flatten()
@@ -72,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(from_fn_with_state(state.clone(), pages::frame::frame))
         // Request lines carry method, path and status only, never bodies nor query strings
         // (the citizen's status secret travels in one). Expected 503s (readiness polling)
         // are not errors; real 5xx are logged by `ApiError`.

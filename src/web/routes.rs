@@ -115,6 +115,14 @@ impl Route {
         permits: &Arc<Semaphore>,
     ) -> MethodRouter<AppState> {
         let mut endpoint = self.endpoint;
+        if super::pages::frame::is_page(self.path)
+            && !matches!(self.method, Method::GET | Method::HEAD)
+        {
+            endpoint = endpoint.layer(middleware::from_fn_with_state(
+                state.clone(),
+                super::pages::frame::guard,
+            ));
+        }
         if let Some(limit) = self.limit {
             endpoint = endpoint.layer(middleware::from_fn_with_state(
                 (state.clone(), limit),

@@ -59,7 +59,7 @@ struct Secret {
 }
 
 /// The inquiry `case` and `token` open for `purpose`, or the one 404 for every failure.
-async fn open(
+pub(in crate::web) async fn open(
     state: &AppState,
     case: &str,
     purpose: SecretPurpose,

@@ -75,7 +75,7 @@ async fn audit_chain_detects_a_deleted_last_entry(store: Store, url: String) {
 }
 
 /// Claims the inquiry's job and records an automatic decision, as the pipeline does.
-async fn decide(store: &Store, inquiry: &anliegen::store::StoredInquiry) {
+pub(crate) async fn decide(store: &Store, inquiry: &anliegen::store::StoredInquiry) {
     let job = store
         .claim_job("w", std::time::Duration::from_secs(60))
         .await
@@ -163,13 +163,7 @@ async fn retention_anonymises_then_deletes_closed_cases(store: Store, url: Strin
             .await
             .unwrap();
         decide(&store, &inquiry).await;
-        let at = (Utc::now() - Duration::days(age_days)).to_rfc3339();
-        sqlx::query("UPDATE inquiries SET received_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(inquiry.id)
-            .execute(&raw(&url).await)
-            .await
-            .unwrap();
+        backdate(&url, inquiry.id, age_days).await;
         cases.push(inquiry.case_number);
     }
     let open = store
@@ -182,11 +176,7 @@ async fn retention_anonymises_then_deletes_closed_cases(store: Store, url: Strin
         .await
         .unwrap();
 
-    let now = Utc::now();
-    let report = store
-        .apply_retention(now - Duration::days(180), now - Duration::days(730))
-        .await
-        .unwrap();
+    let report = retain(&store).await;
     assert_eq!(report.anonymised.cases, vec![cases[1]]);
     assert_eq!(report.deleted.cases, vec![cases[2]]);
 
@@ -206,9 +196,26 @@ async fn retention_anonymises_then_deletes_closed_cases(store: Store, url: Strin
         "open cases are never removed"
     );
 
-    let again = store
-        .apply_retention(now - Duration::days(180), now - Duration::days(730))
+    let again = retain(&store).await;
+    assert!(again.anonymised.ids.is_empty() && again.deleted.ids.is_empty());
+}
+
+/// Moves an inquiry's receipt `days` into the past.
+pub(crate) async fn backdate(url: &str, id: i64, days: i64) {
+    sqlx::query("UPDATE inquiries SET received_at = $1 WHERE id = $2")
+        .bind((Utc::now() - Duration::days(days)).to_rfc3339())
+        .bind(id)
+        .execute(&raw(url).await)
         .await
         .unwrap();
-    assert!(again.anonymised.ids.is_empty() && again.deleted.ids.is_empty());
+}
+
+/// Retention as configured by default: closed cases anonymised after 180 days, deleted
+/// after 730.
+pub(crate) async fn retain(store: &Store) -> anliegen::store::gdpr::RetentionReport {
+    let now = Utc::now();
+    store
+        .apply_retention(now - Duration::days(180), now - Duration::days(730))
+        .await
+        .unwrap()
 }

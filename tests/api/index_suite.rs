@@ -1,5 +1,6 @@
-//! One behavioural suite for every `VectorIndex` implementation: the embedded index always,
-//! Qdrant when `QDRANT_URL` points at a server. Plus what only the embedded index promises:
+//! One behavioural suite for every `VectorIndex` implementation: the embedded index and a
+//! real Qdrant server (`qdrant`). Equal scores have no defined order, so the contract never
+//! depends on one. Plus what only the embedded index promises:
 //! it survives a reopen, and a damaged log file is rebuilt from the database's embedding
 //! cache when the engine starts.
 
@@ -84,7 +85,9 @@ pub async fn index_contract(index: Arc<dyn VectorIndex>, c: &str) {
 
     // Ranked by cosine similarity, scores are similarities, payload and id come back.
     let hits = index.search(c, &[1., 0., 0.], 3, &all).await.unwrap();
-    assert_eq!(ids(&hits), ["a", "b", "c"]);
+    assert_eq!(ids(&hits)[..2], ["a", "b"]);
+    // `c` and `d` are both orthogonal to the query: either may come third.
+    assert!(["c", "d"].contains(&ids(&hits)[2]), "{:?}", ids(&hits));
     assert!((hits[0].score - 1.0).abs() < 1e-4, "{}", hits[0].score);
     assert!((hits[1].score - std::f32::consts::FRAC_1_SQRT_2).abs() < 1e-4);
     assert!(hits[2].score.abs() < 1e-4);
@@ -133,9 +136,14 @@ pub async fn index_contract(index: Arc<dyn VectorIndex>, c: &str) {
         .await
         .unwrap();
     assert_eq!(index.count(c).await.unwrap(), 4);
-    let hits = index.search(c, &[0., 0., 1.], 1, &all).await.unwrap();
-    assert_eq!(hits[0].id, "a");
-    assert_eq!(hits[0].payload.department_id, "d3");
+    // `a` now scores like `d`: both come first, in either order.
+    let hits = index.search(c, &[0., 0., 1.], 2, &all).await.unwrap();
+    let mut top = ids(&hits);
+    top.sort();
+    assert_eq!(top, ["a", "d"]);
+    assert!(hits.iter().all(|h| (h.score - 1.0).abs() < 1e-4));
+    let a = hits.iter().find(|h| h.id == "a").unwrap();
+    assert_eq!(a.payload.department_id, "d3");
 
     // Delete removes the point from counts and results; unknown ids are ignored.
     index
@@ -209,8 +217,7 @@ async fn embedded_index_fulfils_the_contract() {
 
 #[tokio::test]
 async fn qdrant_index_fulfils_the_contract() {
-    let Ok(url) = std::env::var("QDRANT_URL") else {
-        eprintln!("skipped: QDRANT_URL not set");
+    let Some(url) = crate::qdrant::url() else {
         return;
     };
     let api_key = std::env::var("QDRANT_API_KEY").ok();

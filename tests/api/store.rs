@@ -50,6 +50,7 @@ pub fn new(text: &str, sender: &str) -> NewInquiry {
         channel: Channel::Api,
         sender: Some(sender.into()),
         text: text.into(),
+        location: None,
     }
 }
 

@@ -61,6 +61,7 @@ impl Fixture {
             max_bytes: self.max_bytes.unwrap_or(d.max_bytes),
             max_parts: self.max_parts.unwrap_or(d.max_parts),
             max_attachment_chars: self.max_attachment_chars.unwrap_or(d.max_attachment_chars),
+            ..d
         }
     }
 
@@ -280,7 +281,7 @@ fn collect_eml(dir: &Path, out: &mut Vec<PathBuf>) {
 fn shared_mail_corpus() {
     let dir = Path::new(CORPUS_DIR);
     if !dir.is_dir() {
-        eprintln!("skipped: ../shared/data/mail-corpus not found");
+        crate::skip_missing_input("../shared/data/mail-corpus not found");
         return;
     }
     let mut files = Vec::new();

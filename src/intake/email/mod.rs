@@ -10,12 +10,20 @@
 //! forwards, signatures, footers, disclaimers), `classify` (auto-reply/bounce), `pdf`
 //! (PDF text), `text` (shared plain-text helpers).
 
+// Shared with the integration tests and the benchmark; the unit tests use a part of it.
+#[cfg(test)]
+#[allow(dead_code)]
+#[path = "../../../tests/api/bombs.rs"]
+pub(crate) mod bombs;
 mod classify;
 mod entities;
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod fuzz;
 mod headers;
 mod html;
+mod office;
 mod parts;
 mod pdf;
 mod quotes;
@@ -27,11 +35,11 @@ pub use headers::case_number_in_subject;
 pub use html::html_to_text;
 
 use mail_parser::MessageParser;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Resource limits for one message.
-#[derive(Debug, Clone)]
+/// Resource limits for one message (README, "Email": limits).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Limits {
     /// Larger messages are not parsed beyond their headers (`Outcome::TooLarge`).
     pub max_bytes: usize,
@@ -40,6 +48,11 @@ pub struct Limits {
     /// Text extracted from one attachment (PDF, text file) is cut to this many
     /// characters. The body is never cut: it is bounded by `max_bytes`.
     pub max_attachment_chars: usize,
+    /// What the compressed content of one attachment (PDF streams, the text of a DOCX or
+    /// ODT archive) may inflate to; beyond it the attachment's text is not read.
+    pub max_attachment_inflated_bytes: usize,
+    /// The same for all attachments of a message together.
+    pub max_inflated_bytes: usize,
 }
 
 impl Default for Limits {
@@ -48,11 +61,13 @@ impl Default for Limits {
             max_bytes: 25 * 1024 * 1024,
             max_parts: 200,
             max_attachment_chars: 100_000,
+            max_attachment_inflated_bytes: 4 * 1024 * 1024,
+            max_inflated_bytes: 16 * 1024 * 1024,
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Inquiry,
@@ -63,7 +78,7 @@ pub enum Outcome {
     TooLarge,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Attachment {
     pub filename: Option<String>,
     pub content_type: String,
@@ -72,7 +87,7 @@ pub struct Attachment {
     pub extracted_text: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ParsedEmail {
     pub outcome: Outcome,
     /// Why, for every outcome other than `Inquiry`; for inquiries, notes on truncation or
@@ -123,7 +138,9 @@ pub fn parse(raw: &[u8], limits: &Limits) -> ParsedEmail {
     })
 }
 
-fn parse_unguarded(raw: &[u8], limits: &Limits) -> ParsedEmail {
+/// [`parse`] without its panic guard: for the parser's child process, where a panic must
+/// end the process so that the parent counts it, and for tests.
+pub fn parse_unguarded(raw: &[u8], limits: &Limits) -> ParsedEmail {
     if raw.len() > limits.max_bytes {
         return too_large(raw, limits);
     }
@@ -192,6 +209,11 @@ fn parse_unguarded(raw: &[u8], limits: &Limits) -> ParsedEmail {
         None if cleaned.text.is_empty() => (outer.clone(), outer),
         None => (outer, cleaned.text),
     };
+    for (name, cap) in &ex.oversized {
+        notes.push(format!(
+            "attachment {name}: its compressed content inflates to more than {cap} bytes; its text was not read"
+        ));
+    }
     if ex.text_truncated {
         parsed.truncated = true;
         notes.push(format!(
@@ -228,6 +250,10 @@ fn parse_unguarded(raw: &[u8], limits: &Limits) -> ParsedEmail {
             parsed.outcome = outcome;
             notes.insert(0, reason);
         }
+        None if parsed.body_clean.is_empty() && !ex.oversized.is_empty() => {
+            parsed.outcome = Outcome::TooLarge;
+            notes.insert(0, "no readable text besides oversized attachments".into());
+        }
         None if parsed.body_clean.is_empty() => {
             parsed.outcome = Outcome::Empty;
             let mut reason = String::from("no readable text in body, subject or attachments");
@@ -253,8 +279,21 @@ fn too_large(raw: &[u8], limits: &Limits) -> ParsedEmail {
 /// (its beginning) was read: `TooLarge` with the headers found in the first 64 KiB. Without
 /// a Message-ID the dedup key is the hash of `head`.
 pub fn parse_oversized(head: &[u8], size: usize, limits: &Limits) -> ParsedEmail {
-    let mut parsed = ParsedEmail::new(head, Outcome::TooLarge);
-    let window = &head[..head.len().min(HEADER_WINDOW)];
+    let mut parsed = parse_headers(head, Outcome::TooLarge);
+    parsed.truncated = true;
+    parsed.reason = Some(format!(
+        "message is {size} bytes, over the limit of {} bytes; only the headers were read",
+        limits.max_bytes
+    ));
+    parsed
+}
+
+/// A record with `outcome` and the header facts found in the first 64 KiB of `raw`, without
+/// a body: for messages that are not (or could not be) parsed whole. The dedup key is the
+/// same a full parse gives.
+pub fn parse_headers(raw: &[u8], outcome: Outcome) -> ParsedEmail {
+    let mut parsed = ParsedEmail::new(raw, outcome);
+    let window = &raw[..raw.len().min(HEADER_WINDOW)];
     // Parse only up to the blank line (LF or CRLF) that ends the header, so a cut-off body
     // in the window cannot confuse the header parser; without one, the whole window.
     let header_end = (0..window.len())
@@ -263,11 +302,6 @@ pub fn parse_oversized(head: &[u8], size: usize, limits: &Limits) -> ParsedEmail
     if let Some(msg) = MessageParser::new().parse_headers(&window[..header_end]) {
         headers::fill(&mut parsed, &msg);
     }
-    parsed.truncated = true;
-    parsed.reason = Some(format!(
-        "message is {size} bytes, over the limit of {} bytes; only the headers were read",
-        limits.max_bytes
-    ));
     parsed
 }
 
@@ -357,6 +391,68 @@ mod tests {
         }
         let p = parse_unguarded(b"From: a@b.example\n\n \n", &Limits::default());
         assert_eq!(p.outcome, Outcome::Empty);
+    }
+
+    #[test]
+    fn attachments_that_inflate_beyond_the_caps_are_not_read() {
+        let limits = Limits::default();
+        let bomb = bombs::pdf("x", 64 << 20);
+        let good = bombs::pdf("Wohngeldantrag Seite eins", 0);
+        let raw = bombs::mail(
+            "pdf-bomb@example.org",
+            Some("Antrag"),
+            "Anbei mein Antrag.",
+            &[
+                ("antrag.pdf", "application/pdf", &bomb),
+                ("seite.pdf", "application/pdf", &good),
+            ],
+        );
+        let p = parse_unguarded(&raw, &limits);
+        assert_eq!(p.outcome, Outcome::Inquiry);
+        assert_eq!(p.body_clean, "Anbei mein Antrag.");
+        let reason = p.reason.unwrap();
+        assert!(
+            reason.contains(
+                "attachment antrag.pdf: its compressed content inflates to more than 4194304 bytes"
+            ),
+            "{reason}"
+        );
+        assert_eq!(p.attachments[0].extracted_text, None);
+        let text = p.attachments[1].extracted_text.as_deref().unwrap();
+        assert!(text.contains("Wohngeldantrag"), "{text}");
+
+        // Only an oversized attachment: nothing readable, too large.
+        let docx = bombs::docx("x", 64 << 20);
+        let docx_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+        let raw = bombs::mail(
+            "docx-bomb@example.org",
+            None,
+            "",
+            &[("antrag.docx", docx_type, &docx)],
+        );
+        let p = parse_unguarded(&raw, &limits);
+        assert_eq!(p.outcome, Outcome::TooLarge, "{:?}", p.reason);
+        assert!(p.reason.unwrap().contains("antrag.docx"));
+
+        // The message's budget: two attachments of 1 MiB each fit one by one, not together.
+        let limits = Limits {
+            max_inflated_bytes: 3 << 19,
+            ..Limits::default()
+        };
+        let part = bombs::pdf("Seite", 1 << 20);
+        let raw = bombs::mail(
+            "budget@example.org",
+            Some("Antrag"),
+            "Zwei Seiten.",
+            &[
+                ("a.pdf", "application/pdf", &part),
+                ("b.pdf", "application/pdf", &part),
+            ],
+        );
+        let p = parse_unguarded(&raw, &limits);
+        assert!(p.attachments[0].extracted_text.is_some());
+        assert_eq!(p.attachments[1].extracted_text, None);
+        assert!(p.reason.unwrap().contains("attachment b.pdf"));
     }
 
     /// Random bytes, mutated and cut-off messages: nothing may panic (called without the

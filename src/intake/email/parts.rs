@@ -1,7 +1,7 @@
 //! Walks the MIME tree that mail-parser produced: picks the readable body (text/plain
 //! preferred, HTML converted when it is the only body), records every attachment with the
 //! text that can be extracted from it, follows attached messages (message/rfc822) and
-//! enforces the part and text limits.
+//! enforces the part, text and inflation limits.
 
 use std::borrow::Cow;
 
@@ -10,7 +10,7 @@ use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
-use super::{Attachment, Limits, html, pdf, text};
+use super::{Attachment, Limits, html, office, pdf, text};
 
 /// Attached messages nested deeper than this are recorded but not opened.
 const MAX_NESTING: usize = 3;
@@ -27,10 +27,18 @@ pub(super) struct Extracted {
     pub skipped_parts: usize,
     /// Some attachment text was cut at `max_text_chars`.
     pub text_truncated: bool,
+    /// What compressed attachments may still inflate to within `max_inflated_bytes`.
+    pub inflate_left: usize,
+    /// Attachments whose text was not read because their content inflates beyond the
+    /// cap that applied (name, cap in bytes).
+    pub oversized: Vec<(String, usize)>,
 }
 
 pub(super) fn extract(msg: &Message, limits: &Limits) -> Extracted {
-    let mut ex = Extracted::default();
+    let mut ex = Extracted {
+        inflate_left: limits.max_inflated_bytes,
+        ..Extracted::default()
+    };
     let mut budget = limits.max_parts;
     ex.body = walk(msg, limits, &mut budget, 0, &mut ex);
     ex
@@ -110,9 +118,10 @@ fn attachment(
         }
         PartType::Text(t) => (t.len(), Some(plain_text(msg, part, t))),
         PartType::Html(h) => (h.len(), Some(html::html_to_text(h))),
-        PartType::Binary(b) | PartType::InlineBinary(b) => {
-            (b.len(), binary_text(&content_type, filename.as_deref(), b))
-        }
+        PartType::Binary(b) | PartType::InlineBinary(b) => (
+            b.len(),
+            binary_text(&content_type, filename.as_deref(), b, limits, ex),
+        ),
         PartType::Message(nested) => {
             ex.has_attached_message = true;
             // Record the message itself before whatever it contains.
@@ -195,14 +204,49 @@ fn has_extension(filename: Option<&str>, exts: &[&str]) -> bool {
         .is_some_and(|(_, ext)| exts.iter().any(|e| ext.eq_ignore_ascii_case(e)))
 }
 
-/// Text of binary attachments: PDFs via pdf-extract; text files sent as
-/// application/octet-stream (common from Windows clients) decoded as UTF-8 or Windows-1252.
-fn binary_text(content_type: &str, filename: Option<&str>, bytes: &[u8]) -> Option<String> {
+const OFFICE_TYPES: [&str; 2] = [
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.oasis.opendocument.text",
+];
+
+/// Text of binary attachments: PDFs via pdf-extract, Word and OpenDocument files, and text
+/// files sent as application/octet-stream (common from Windows clients) decoded as UTF-8
+/// or Windows-1252. Compressed formats are read only when what they inflate to fits the
+/// attachment's cap and what is left of the message's.
+fn binary_text(
+    content_type: &str,
+    filename: Option<&str>,
+    bytes: &[u8],
+    limits: &Limits,
+    ex: &mut Extracted,
+) -> Option<String> {
+    let cap = limits.max_attachment_inflated_bytes.min(ex.inflate_left);
+    let oversized = |ex: &mut Extracted| {
+        let name = filename.unwrap_or(content_type).to_string();
+        ex.oversized.push((name, cap));
+        None
+    };
     if content_type == "application/pdf"
         || has_extension(filename, &["pdf"])
         || bytes.starts_with(b"%PDF-")
     {
-        return pdf::extract_text(bytes).map(|t| text::normalize(&t));
+        return match pdf::inflated_size(bytes, cap) {
+            Ok(inflated) => {
+                ex.inflate_left -= inflated;
+                pdf::extract_text(bytes).map(|t| text::normalize(&t))
+            }
+            Err(()) => oversized(ex),
+        };
+    }
+    if OFFICE_TYPES.contains(&content_type) || has_extension(filename, &["docx", "odt"]) {
+        return match office::extract_text(bytes, cap) {
+            Ok(t) => {
+                ex.inflate_left -= t.len().min(ex.inflate_left);
+                Some(text::normalize(&t))
+            }
+            Err(office::OfficeError::TooLarge) => oversized(ex),
+            Err(office::OfficeError::Unreadable) => None,
+        };
     }
     if has_extension(filename, &["txt", "csv"]) {
         return Some(text::normalize(&decode_8bit(bytes)));

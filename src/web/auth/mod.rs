@@ -6,7 +6,7 @@
 
 pub mod identity;
 pub mod password;
-mod session;
+pub mod session;
 mod sso;
 pub mod throttle;
 

@@ -10,6 +10,8 @@ use axum::{
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use std::net::IpAddr;
+
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,7 +31,7 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-fn cookie_name(config: &Config) -> &'static str {
+pub fn cookie_name(config: &Config) -> &'static str {
     // The `__Host-` prefix makes browsers insist on Secure, Path=/ and no Domain.
     if config.server.is_https() {
         "__Host-anliegen_session"
@@ -77,19 +79,32 @@ async fn login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Login>,
 ) -> Result<Response, ApiError> {
+    let (identity, cookie) =
+        sign_in(&state, client, &headers, &body.username, body.password).await?;
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"user": identity.view()})),
+    )
+        .into_response())
+}
+
+/// Checks a login (throttled, audited, every failure alike) and opens a new session; the
+/// session the request presented ends. Answers the identity and the `Set-Cookie` value. The
+/// JSON login and the login page share it.
+pub async fn sign_in(
+    state: &AppState,
+    client: IpAddr,
+    headers: &HeaderMap,
+    username: &str,
+    password: String,
+) -> Result<(Identity, HeaderValue), ApiError> {
     let limits = &state.access.limits;
     limits.login_per_client.check(&client)?;
-    let name = UserName::parse(&body.username).ok();
+    let name = UserName::parse(username).ok();
     // An unparsable name still counts against an account key, so it cannot be used to
     // try passwords without limit.
     let account_key = name.as_ref().map_or_else(
-        || {
-            body.username
-                .chars()
-                .take(64)
-                .collect::<String>()
-                .to_lowercase()
-        },
+        || username.chars().take(64).collect::<String>().to_lowercase(),
         |n| n.to_string(),
     );
     limits.login_per_account.check(&account_key)?;
@@ -100,7 +115,7 @@ async fn login(
     let hash = found
         .as_ref()
         .map_or_else(|| password::dummy_hash().to_string(), |(_, h)| h.clone());
-    let matches = state.access.verify_password(body.password, hash).await;
+    let matches = state.access.verify_password(password, hash).await;
     let details = json!({"client": client.to_string()});
     let user = match found {
         Some((user, _)) if matches && !user.disabled => user,
@@ -130,7 +145,7 @@ async fn login(
         .open_session(
             &session.digest(),
             user.id,
-            presented(&headers, &state.config).as_deref(),
+            presented(headers, &state.config).as_deref(),
             limits,
         )
         .await?;
@@ -140,18 +155,12 @@ async fn login(
         .await?;
     let identity = Identity::from_session(user, session.digest());
     let cookie = set_cookie(&state.config, session.as_str(), limits.absolute.as_secs());
-    Ok((
-        [(header::SET_COOKIE, cookie)],
-        Json(json!({"user": identity.view()})),
-    )
-        .into_response())
+    Ok((identity, cookie))
 }
 
-/// Ends the caller's session; the cookie is cleared in any case.
-async fn logout(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
-) -> Result<impl IntoResponse, ApiError> {
+/// Ends the session a request presented (audited) and answers the `Set-Cookie` value that
+/// clears the cookie. The JSON logout and the logout button share it.
+pub async fn sign_out(state: &AppState, caller: &Identity) -> Result<HeaderValue, ApiError> {
     if let Via::Session(digest) = &caller.via {
         state.store.close_session(digest).await?;
         state
@@ -159,10 +168,16 @@ async fn logout(
             .append_audit(&caller.actor, "logout", &caller.actor, &json!({}))
             .await?;
     }
-    Ok((
-        StatusCode::NO_CONTENT,
-        [(header::SET_COOKIE, set_cookie(&state.config, "", 0))],
-    ))
+    Ok(set_cookie(&state.config, "", 0))
+}
+
+/// Ends the caller's session; the cookie is cleared in any case.
+async fn logout(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let cookie = sign_out(&state, &caller).await?;
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]))
 }
 
 async fn whoami(Caller(caller): Caller) -> impl IntoResponse {

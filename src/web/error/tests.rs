@@ -25,6 +25,7 @@ fn one_of_each() -> Vec<ApiError> {
         ApiError::Forbidden,
         ApiError::LoginFailed,
         ApiError::RateLimited(7),
+        ApiError::ReplyFlagged(Vec::new()),
         ApiError::RequestTimeout(60),
         ApiError::TooManyConnections,
         ApiError::ServerFull,
@@ -51,11 +52,12 @@ fn ordinal(e: &ApiError) -> usize {
         ApiError::Forbidden => 13,
         ApiError::LoginFailed => 14,
         ApiError::RateLimited(_) => 15,
-        ApiError::RequestTimeout(_) => 16,
-        ApiError::TooManyConnections => 17,
-        ApiError::ServerFull => 18,
-        ApiError::BacklogFull => 19,
-        ApiError::IdempotencyKeyReused => 20,
+        ApiError::ReplyFlagged(_) => 16,
+        ApiError::RequestTimeout(_) => 17,
+        ApiError::TooManyConnections => 18,
+        ApiError::ServerFull => 19,
+        ApiError::BacklogFull => 20,
+        ApiError::IdempotencyKeyReused => 21,
     }
 }
 

@@ -4,13 +4,13 @@
 //! the clerk's actions on one inquiry live beside it: `inbox`, `review` and `reply`.
 
 mod inbox;
-mod reply;
-mod review;
+pub(in crate::web) mod reply;
+pub(in crate::web) mod review;
 
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
+    http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
@@ -18,15 +18,17 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     ApiError, AppState, Route,
-    auth::{Caller, Limit},
+    auth::{Caller, Identity, Limit, authenticate},
     extract::{ApiJson, ApiPath},
     status::{PublicDepartment, department},
 };
 use crate::{
     domain::{
-        CaseNumber, Channel, Decision, InquiryStatus, InquiryText, Sender, inquiry::InvalidText,
+        CaseNumber, Channel, Decision, InquiryStatus, InquiryText, Location, LocationInput, Sender,
+        inquiry::InvalidText,
     },
     outbound::notify::status_url,
+    reply::case::{self, CaseDraft},
     store::{Idempotent, KeyedRequest, NewInquiry, SecretPurpose, StoredInquiry},
 };
 
@@ -47,11 +49,16 @@ pub fn routes() -> Vec<Route> {
             review::review,
         ),
         Route::staff(Method::POST, "/api/v1/inquiries/{case}/reply", reply::reply),
+        Route::staff(
+            Method::POST,
+            "/api/v1/inquiries/{case}/reply/template",
+            reply::save_template,
+        ),
     ]
 }
 
 /// Inquiry or reply text checked against `server.max_text_chars`.
-fn parse_text(raw: &str, state: &AppState) -> Result<InquiryText, ApiError> {
+pub(in crate::web) fn parse_text(raw: &str, state: &AppState) -> Result<InquiryText, ApiError> {
     InquiryText::parse(raw, state.config.server.max_text_chars).map_err(|e| match e {
         InvalidText::Empty => ApiError::EmptyText,
         InvalidText::TooLong { .. } => ApiError::TextTooLong(e.to_string()),
@@ -66,13 +73,24 @@ struct CreateInquiry {
     channel: Option<String>,
     #[serde(default)]
     sender: Option<String>,
+    /// `{"lat", "lon", "address"}`, each optional (lat and lon together). Taken as an object
+    /// first: serde would read `[lat, lon]` as the struct too, and the order would be a guess.
+    #[serde(default)]
+    location: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: Extensions,
     ApiJson(body): ApiJson<CreateInquiry>,
 ) -> Result<impl IntoResponse, ApiError> {
+    // The route is public; a staff caller (a Fachverfahren with its token) also gets the
+    // decision and the suggested reply. Bad credentials make the caller anonymous here.
+    let staff = authenticate(&state, &headers, &extensions)
+        .await
+        .ok()
+        .flatten();
     let text = parse_text(&body.text, &state)?;
     if body.channel.is_some() {
         // The channel says how an inquiry came in, which the endpoint knows; a body that
@@ -85,16 +103,24 @@ async fn create(
         Ok(sender) => sender.flatten().map(Sender::into_string),
         Err(e) => return Err(ApiError::InvalidField(e.to_string())),
     };
+    let location = match body.location {
+        None => None,
+        Some(object) => serde_json::from_value::<LocationInput>(object.into())
+            .map_err(|e| ApiError::InvalidField(format!("location: {e}")))?
+            .parse()
+            .map_err(|e| ApiError::InvalidField(e.to_string()))?,
+    };
     let new = NewInquiry {
         channel: Channel::Api,
         sender,
         text: text.into_string(),
+        location,
     };
     let keyed = idempotency_key(&headers)?.map(|key| keyed_request(key, &new));
     if let Some(keyed) = &keyed
         && let Some(first) = state.store.idempotent_replay(keyed).await?
     {
-        return answer(&state, first);
+        return answer(&state, first, staff.as_ref()).await;
     }
     // Nothing new is taken while the backlog is full; a replay above still answers.
     if state.pipeline.backlog_full(&state.store).await? {
@@ -113,7 +139,7 @@ async fn create(
         }
         Some(keyed) => match state.store.insert_inquiry_once(new, keyed).await? {
             Idempotent::Created(inquiry, secret) => (inquiry, secret),
-            other => return answer(&state, other),
+            other => return answer(&state, other, staff.as_ref()).await,
         },
     };
     let inquiry = if state.ready().is_ok() {
@@ -125,7 +151,46 @@ async fn create(
     } else {
         inquiry
     };
-    Ok(receipt(&state, &inquiry, &secret))
+    receipt(&state, &inquiry, &secret, staff.as_ref()).await
+}
+
+/// Commits a new inquiry with its triage job and the secret of its status page, then waits
+/// briefly for the pipeline's decision (not while the model loads). The citizen's form
+/// uses it; the JSON intake adds idempotency and the backlog check around the same steps.
+pub(in crate::web) async fn accept(
+    state: &AppState,
+    channel: Channel,
+    sender: Option<String>,
+    text: InquiryText,
+    location: Option<Location>,
+) -> Result<(StoredInquiry, crate::store::secret::Secret), ApiError> {
+    if state.pipeline.backlog_full(&state.store).await? {
+        return Err(ApiError::BacklogFull);
+    }
+    let finished = state.pipeline.subscribe();
+    let inquiry = state
+        .store
+        .insert_inquiry(NewInquiry {
+            channel,
+            sender,
+            text: text.into_string(),
+            location,
+        })
+        .await?;
+    let secret = state
+        .store
+        .issue_case_secret(inquiry.id, SecretPurpose::Status)
+        .await?;
+    let inquiry = if state.ready().is_ok() {
+        state.pipeline.nudge();
+        state
+            .pipeline
+            .await_decision(finished, &state.store, inquiry)
+            .await?
+    } else {
+        inquiry
+    };
+    Ok((inquiry, secret))
 }
 
 /// The optional `Idempotency-Key` header (as a structured-field string or bare): 1 to 255
@@ -158,11 +223,15 @@ fn keyed_request(key: &str, new: &NewInquiry) -> KeyedRequest {
 
 /// The answer to a request whose key was seen before: the first request's case as it
 /// stands now (marked `Idempotent-Replayed: true`), or the refusal of a reused key.
-fn answer(state: &AppState, found: Idempotent) -> Result<Response, ApiError> {
+async fn answer(
+    state: &AppState,
+    found: Idempotent,
+    staff: Option<&Identity>,
+) -> Result<Response, ApiError> {
     match found {
-        Idempotent::Created(inquiry, secret) => Ok(receipt(state, &inquiry, &secret)),
+        Idempotent::Created(inquiry, secret) => receipt(state, &inquiry, &secret, staff).await,
         Idempotent::Replayed(inquiry, secret) => {
-            let mut response = receipt(state, &inquiry, &secret);
+            let mut response = receipt(state, &inquiry, &secret, staff).await?;
             response
                 .headers_mut()
                 .insert(REPLAYED, HeaderValue::from_static("true"));
@@ -174,13 +243,25 @@ fn answer(state: &AppState, found: Idempotent) -> Result<Response, ApiError> {
 
 /// `201` with the receipt of a decided inquiry; `202` while it is still `received` —
 /// committed and queued either way, the workers decide it when they have capacity.
-fn receipt(state: &AppState, inquiry: &StoredInquiry, secret: &str) -> Response {
+async fn receipt(
+    state: &AppState,
+    inquiry: &StoredInquiry,
+    secret: &str,
+    staff: Option<&Identity>,
+) -> Result<Response, ApiError> {
     let code = if inquiry.status == InquiryStatus::Received {
         StatusCode::ACCEPTED
     } else {
         StatusCode::CREATED
     };
     let case = inquiry.case_number.to_string();
+    let staff_view = match staff.filter(|s| s.may_access(inquiry.decision.as_ref())) {
+        Some(_) => Some(StaffView {
+            reply: reply_view(state, inquiry).await?,
+            decision: inquiry.decision.clone(),
+        }),
+        None => None,
+    };
     let receipt = Receipt {
         case_number: inquiry.case_number,
         status: inquiry.status,
@@ -189,8 +270,9 @@ fn receipt(state: &AppState, inquiry: &StoredInquiry, secret: &str) -> Response 
         department: department(inquiry),
         status_token: secret,
         status_url: status_url(&state.config.server.public_url, &case, secret),
+        staff: staff_view,
     };
-    (code, Json(receipt)).into_response()
+    Ok((code, Json(receipt)).into_response())
 }
 
 /// What the sender learns: the case number, where it stands and the secret to follow it —
@@ -205,6 +287,27 @@ struct Receipt<'a> {
     /// Shown once: opens `status_url`.
     status_token: &'a str,
     status_url: String,
+    /// Only for a staff caller who may see the case.
+    #[serde(flatten)]
+    staff: Option<StaffView>,
+}
+
+/// What a staff caller of the intake learns beyond the receipt.
+#[derive(Serialize)]
+struct StaffView {
+    decision: Option<Decision>,
+    reply: Option<CaseDraft>,
+}
+
+/// The case's draft once the engine runs and the case is decided.
+async fn reply_view(
+    state: &AppState,
+    inquiry: &StoredInquiry,
+) -> Result<Option<CaseDraft>, ApiError> {
+    let Ok(ready) = state.ready() else {
+        return Ok(None);
+    };
+    Ok(case::case_draft(&state.store, &state.config.reply, &ready.catalogue, inquiry).await?)
 }
 
 /// The whole inquiry as staff see it. The API's own type, so a new column in the store does
@@ -216,20 +319,27 @@ struct InquiryView<'a> {
     channel: Channel,
     sender: &'a Option<String>,
     text: &'a str,
+    /// The place the inquiry is about (`{"lat", "lon", "address"}`, parts omitted when not
+    /// given); `null` when none was given.
+    location: &'a Option<Location>,
     status: InquiryStatus,
     decision: &'a Option<Decision>,
+    /// The suggested reply (README, "Suggested replies"); absent before the decision.
+    reply: Option<CaseDraft>,
 }
 
-impl<'a> From<&'a StoredInquiry> for InquiryView<'a> {
-    fn from(i: &'a StoredInquiry) -> Self {
+impl<'a> InquiryView<'a> {
+    fn new(i: &'a StoredInquiry, reply: Option<CaseDraft>) -> Self {
         Self {
             case_number: i.case_number,
             received_at: i.received_at,
             channel: i.channel,
             sender: &i.sender,
             text: &i.text,
+            location: &i.location,
             status: i.status,
             decision: &i.decision,
+            reply,
         }
     }
 }
@@ -240,5 +350,6 @@ async fn show(
     ApiPath(case): ApiPath<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (_, inquiry) = state.inquiry_for(&caller, &case).await?;
-    Ok(Json(InquiryView::from(&inquiry)).into_response())
+    let reply = reply_view(&state, &inquiry).await?;
+    Ok(Json(InquiryView::new(&inquiry, reply)).into_response())
 }

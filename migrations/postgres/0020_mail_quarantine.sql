@@ -1,0 +1,20 @@
+-- Inbound mail the parser crashed on (a panic or a signal in its child process), counted
+-- per message. At mail.parse.quarantine_after attempts the message is quarantined: recorded
+-- in mail_messages as unreadable (so it counts as processed and is never parsed again) and
+-- kept here whole for admins.
+CREATE TABLE mail_quarantine (
+    id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- the dedup key of mail_messages
+    dedup_key        TEXT    NOT NULL UNIQUE,
+    -- `ingest` or `imap:<mailbox name>`
+    source           TEXT    NOT NULL,
+    message_id       TEXT,
+    size             BIGINT  NOT NULL,
+    attempts         BIGINT  NOT NULL,
+    -- how the parser ended (exit status or signal), never message content
+    last_error       TEXT    NOT NULL,
+    raw              BYTEA   NOT NULL,
+    first_failed_at  TEXT    NOT NULL,
+    last_failed_at   TEXT    NOT NULL,
+    quarantined_at   TEXT
+);

@@ -1,0 +1,510 @@
+//! The clerk's pages: the inbox (`/app`) — the inquiries of the clerk's departments, riskiest
+//! first (under review before routed, lowest confidence, then oldest), filtered and
+//! searched, with the count per department — and the case page (`/app/faelle/{case}`)
+//! with the message, the decision and its evidence, and the actions: accept, re-route to a
+//! candidate in one click or to any service with a reason, reply. A clerk reaches only the
+//! cases of their departments; anything else is the same 404 as an unknown case.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::{
+    Form,
+    extract::{Query, State},
+    http::{Method, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use super::chrome::{Chrome, Lang, render};
+use crate::{
+    domain::{Decision, EvidenceKind, InquiryStatus, InquiryText, inquiry::InvalidText},
+    store::{AuditEntry, CaseReply, InquiryQuery, StoredInquiry},
+    triage::review::{Review, ReviewAction},
+    web::{
+        ApiError, AppState,
+        auth::{Caller, Identity},
+        extract::ApiPath,
+        inquiries::{reply, review},
+        routes::Route,
+    },
+};
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        Route::staff(Method::GET, "/app", inbox),
+        Route::staff(Method::GET, "/app/faelle/{case}", case_page),
+        Route::staff(Method::POST, "/app/faelle/{case}/annehmen", accept),
+        Route::staff(Method::POST, "/app/faelle/{case}/umleiten", reroute),
+        Route::staff(Method::POST, "/app/faelle/{case}/antwort", answer),
+    ]
+}
+
+/// Lines per inbox page.
+const PAGE: usize = 25;
+/// Inquiries the inbox sorts and filters at once.
+const WINDOW: i64 = 500;
+
+/// A confidence in words and numbers, as the pages show it ("sicher 94 %").
+pub fn confidence_words(lang: Lang, confidence: f32) -> String {
+    let words = match confidence {
+        c if c >= 0.9 => lang.pick("sicher", "confident"),
+        c if c >= 0.7 => lang.pick("ziemlich sicher", "fairly confident"),
+        c if c >= 0.4 => lang.pick("unsicher", "unsure"),
+        _ => lang.pick("sehr unsicher", "very unsure"),
+    };
+    format!("{words} {} %", (confidence * 100.0).round() as i64)
+}
+
+fn status_words(lang: Lang, status: InquiryStatus) -> &'static str {
+    match status {
+        InquiryStatus::Received => lang.pick("eingegangen", "received"),
+        InquiryStatus::Routed => lang.pick("zugeordnet", "routed"),
+        InquiryStatus::Review => lang.pick("zu prüfen", "to review"),
+        InquiryStatus::Failed => lang.pick("fehlgeschlagen", "failed"),
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct InboxFilter {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    abteilung: String,
+    #[serde(default)]
+    kanal: String,
+    #[serde(default)]
+    suche: String,
+    #[serde(default)]
+    seite: usize,
+    #[serde(default)]
+    erledigt: String,
+    #[serde(default)]
+    fall: String,
+}
+
+struct InboxLine {
+    case_number: String,
+    received: String,
+    channel: &'static str,
+    status: &'static str,
+    review: bool,
+    service: String,
+    department: String,
+    confidence: String,
+    preview: String,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct InboxPage {
+    chrome: Chrome,
+    filter: InboxFilter,
+    lines: Vec<InboxLine>,
+    /// Department name and waiting count.
+    counts: Vec<(String, String, usize)>,
+    total: usize,
+    page: usize,
+    pages: usize,
+    /// What the last action did, when the case left the clerk's reach.
+    done: Option<String>,
+}
+
+impl InboxPage {
+    fn link(&self, page: usize) -> String {
+        let f = &self.filter;
+        let q: Vec<(&str, String)> = vec![
+            ("status", f.status.clone()),
+            ("abteilung", f.abteilung.clone()),
+            ("kanal", f.kanal.clone()),
+            ("suche", f.suche.clone()),
+            ("seite", page.to_string()),
+        ];
+        format!(
+            "/app?{}",
+            serde_urlencoded::to_string(q).unwrap_or_default()
+        )
+    }
+}
+
+/// Riskiest first: under review before routed, then the lowest confidence, then oldest.
+fn risk_order(a: &StoredInquiry, b: &StoredInquiry) -> std::cmp::Ordering {
+    let rank = |i: &StoredInquiry| match i.status {
+        InquiryStatus::Review => 0,
+        InquiryStatus::Failed => 1,
+        InquiryStatus::Received => 2,
+        InquiryStatus::Routed => 3,
+    };
+    let conf = |i: &StoredInquiry| i.decision.as_ref().map_or(0.0, |d| d.confidence);
+    rank(a)
+        .cmp(&rank(b))
+        .then(conf(a).total_cmp(&conf(b)))
+        .then(a.received_at.cmp(&b.received_at))
+}
+
+fn preview(text: &str) -> String {
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(140)
+        .collect();
+    if text.chars().count() > 140 {
+        format!("{flat} …")
+    } else {
+        flat
+    }
+}
+
+async fn inbox(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    chrome: Chrome,
+    Query(filter): Query<InboxFilter>,
+) -> Result<Response, ApiError> {
+    let lang = chrome.lang;
+    let query = InquiryQuery {
+        reach: (!caller.is_admin()).then(|| caller.departments.clone()),
+        department: None,
+        status: None,
+        before: None,
+        limit: WINDOW,
+    };
+    let mut all = state.store.inquiries(&query).await?;
+    let mut counts: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    for i in &all {
+        if let Some(d) = &i.decision {
+            counts
+                .entry(d.department.id.clone())
+                .or_insert((d.department.name.clone(), 0))
+                .1 += 1;
+        }
+    }
+    let needle = filter.suche.trim().to_lowercase();
+    all.retain(|i| {
+        let d = i.decision.as_ref();
+        (filter.status.is_empty() || i.status.as_str() == filter.status)
+            && (filter.abteilung.is_empty()
+                || d.is_some_and(|d| d.department.id == filter.abteilung))
+            && (filter.kanal.is_empty() || i.channel.as_str() == filter.kanal)
+            && (needle.is_empty()
+                || i.case_number.to_string().contains(&needle)
+                || i.text.to_lowercase().contains(&needle))
+    });
+    all.sort_by(risk_order);
+    let total = all.len();
+    let pages = total.div_ceil(PAGE).max(1);
+    let page = filter.seite.min(pages - 1);
+    let lines = all
+        .iter()
+        .skip(page * PAGE)
+        .take(PAGE)
+        .map(|i| {
+            let d = i.decision.as_ref();
+            InboxLine {
+                case_number: i.case_number.to_string(),
+                received: i.received_at.format("%d.%m.%Y %H:%M").to_string(),
+                channel: i.channel.as_str(),
+                status: status_words(lang, i.status),
+                review: i.status == InquiryStatus::Review,
+                service: d.map_or_else(String::new, |d| d.service.name.clone()),
+                department: d.map_or_else(String::new, |d| d.department.name.clone()),
+                confidence: d.map_or_else(String::new, |d| confidence_words(lang, d.confidence)),
+                preview: preview(&i.text),
+            }
+        })
+        .collect();
+    let done = match filter.erledigt.as_str() {
+        "umgeleitet" => Some(format!(
+            "{} {} {}",
+            lang.pick("Fall", "Case"),
+            filter.fall,
+            lang.pick(
+                "ist umgeleitet und liegt jetzt bei der anderen Abteilung. Das Modell lernt daraus: ein neues Training ist eingeplant.",
+                "is re-routed and now with the other department. The model learns from it: a new training is scheduled."
+            )
+        )),
+        _ => None,
+    };
+    let counts = counts
+        .into_iter()
+        .map(|(id, (name, n))| (id, name, n))
+        .collect();
+    let page = InboxPage {
+        chrome,
+        filter,
+        lines,
+        counts,
+        total,
+        page,
+        pages,
+        done,
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+struct CandidateLine {
+    service_id: String,
+    service_name: String,
+    department: String,
+    score: String,
+    current: bool,
+}
+
+struct EvidenceLine {
+    service: String,
+    kind: &'static str,
+    text: String,
+    similarity: String,
+}
+
+struct ServiceOption {
+    id: String,
+    label: String,
+}
+
+#[derive(Template)]
+#[template(path = "case.html")]
+struct CasePage {
+    chrome: Chrome,
+    case_number: String,
+    received: String,
+    channel: &'static str,
+    status: &'static str,
+    sender: Option<String>,
+    text: String,
+    decision: Option<DecisionView>,
+    candidates: Vec<CandidateLine>,
+    evidence: Vec<EvidenceLine>,
+    services: Vec<ServiceOption>,
+    replies: Vec<CaseReply>,
+    history: Vec<AuditEntry>,
+    /// What the last action did.
+    done: Option<String>,
+    reply_error: Option<&'static str>,
+    /// The reply text, kept when it has to be corrected; later the suggested draft.
+    draft: String,
+}
+
+struct DecisionView {
+    service: String,
+    department: String,
+    confidence: String,
+    calibrated: bool,
+    reason: String,
+    router: String,
+}
+
+#[derive(Deserialize, Default)]
+struct CaseQuery {
+    #[serde(default)]
+    erledigt: String,
+}
+
+async fn case_page(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    chrome: Chrome,
+    ApiPath(case): ApiPath<String>,
+    Query(q): Query<CaseQuery>,
+) -> Result<Response, ApiError> {
+    let (_, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let done = match q.erledigt.as_str() {
+        "angenommen" => Some(chrome.lang.pick(
+            "Zuordnung bestätigt. Das Modell lernt daraus: ein neues Training ist eingeplant.",
+            "Routing confirmed. The model learns from it: a new training is scheduled.",
+        )),
+        "umgeleitet" => Some(chrome.lang.pick(
+            "Umgeleitet. Das Modell lernt daraus: ein neues Training ist eingeplant.",
+            "Re-routed. The model learns from it: a new training is scheduled.",
+        )),
+        "beantwortet" => Some(chrome.lang.pick(
+            "Antwort gesendet. Die Bürgerin oder der Bürger sieht sie auf der Statusseite.",
+            "Answer sent. The citizen sees it on the status page.",
+        )),
+        _ => None,
+    }
+    .map(str::to_string);
+    let page = case_view(&state, chrome, inquiry, done, None, String::new()).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+async fn case_view(
+    state: &AppState,
+    chrome: Chrome,
+    inquiry: StoredInquiry,
+    done: Option<String>,
+    reply_error: Option<&'static str>,
+    draft: String,
+) -> Result<CasePage, ApiError> {
+    let lang = chrome.lang;
+    let d: Option<&Decision> = inquiry.decision.as_ref();
+    let catalogue = state.ready().ok().map(|r| r.catalogue.clone());
+    let department_name = |id: &str| {
+        catalogue
+            .as_ref()
+            .and_then(|c| c.department(id).map(|d| d.name.clone()))
+            .unwrap_or_else(|| id.to_string())
+    };
+    let service_name = |id: &str| {
+        catalogue
+            .as_ref()
+            .and_then(|c| c.service(id).map(|s| s.name.clone()))
+            .unwrap_or_else(|| id.to_string())
+    };
+    let candidates = d.map_or_else(Vec::new, |d| {
+        d.candidates
+            .iter()
+            .map(|c| CandidateLine {
+                service_id: c.service_id.clone(),
+                service_name: c.service_name.clone(),
+                department: department_name(&c.department_id),
+                score: format!("{} %", (c.score * 100.0).round() as i64),
+                current: c.service_id == d.service.id,
+            })
+            .collect()
+    });
+    let evidence = d.map_or_else(Vec::new, |d| {
+        d.evidence
+            .iter()
+            .map(|e| EvidenceLine {
+                service: service_name(&e.service_id),
+                kind: match e.kind {
+                    EvidenceKind::ServiceName => lang.pick("Leistungsname", "service name"),
+                    EvidenceKind::Description => lang.pick("Beschreibung", "description"),
+                    EvidenceKind::Keywords => lang.pick("Stichwörter", "keywords"),
+                    EvidenceKind::Example => lang.pick("Beispielanliegen", "example inquiry"),
+                },
+                text: e.text.clone(),
+                similarity: format!("{} %", (e.similarity * 100.0).round() as i64),
+            })
+            .collect()
+    });
+    let services = catalogue.as_ref().map_or_else(Vec::new, |c| {
+        let mut s: Vec<ServiceOption> = c
+            .services
+            .iter()
+            .map(|s| ServiceOption {
+                id: s.id.clone(),
+                label: format!("{} – {}", s.name, department_name(&s.department)),
+            })
+            .collect();
+        s.sort_by(|a, b| a.label.cmp(&b.label));
+        s
+    });
+    let replies = state.store.case_replies(inquiry.id).await?;
+    let history = state
+        .store
+        .audit_entries_for(&[inquiry.case_number.to_string()])
+        .await?;
+    Ok(CasePage {
+        case_number: inquiry.case_number.to_string(),
+        received: inquiry.received_at.format("%d.%m.%Y %H:%M").to_string(),
+        channel: inquiry.channel.as_str(),
+        status: status_words(lang, inquiry.status),
+        sender: inquiry.sender.clone(),
+        text: inquiry.text.clone(),
+        decision: d.map(|d| DecisionView {
+            service: d.service.name.clone(),
+            department: d.department.name.clone(),
+            confidence: confidence_words(lang, d.confidence),
+            calibrated: d.calibrated,
+            reason: d.reason.clone(),
+            router: d.router.clone(),
+        }),
+        candidates,
+        evidence,
+        services,
+        replies,
+        history,
+        done,
+        reply_error,
+        draft,
+        chrome,
+    })
+}
+
+/// Where to go after a review: back to the case while the clerk still reaches it, else to
+/// the inbox with a note.
+fn after_review(caller: &Identity, decision: &Decision, case: &str, done: &str) -> Response {
+    if caller.may_access(Some(decision)) {
+        Redirect::to(&format!("/app/faelle/{case}?erledigt={done}")).into_response()
+    } else {
+        Redirect::to(&format!("/app?erledigt={done}&fall={case}")).into_response()
+    }
+}
+
+async fn accept(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(case): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let body = Review::new(ReviewAction::Accept, None, None);
+    let decision = review::apply(&state, &caller, &inquiry, &body).await?;
+    Ok(after_review(
+        &caller,
+        &decision,
+        &case.to_string(),
+        "angenommen",
+    ))
+}
+
+#[derive(Deserialize)]
+struct Reroute {
+    service: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn reroute(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(case): ApiPath<String>,
+    Form(form): Form<Reroute>,
+) -> Result<Response, ApiError> {
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
+    let body = Review::new(ReviewAction::Reroute, Some(form.service), reason);
+    let decision = review::apply(&state, &caller, &inquiry, &body).await?;
+    Ok(after_review(
+        &caller,
+        &decision,
+        &case.to_string(),
+        "umgeleitet",
+    ))
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    #[serde(default)]
+    text: String,
+}
+
+async fn answer(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    chrome: Chrome,
+    ApiPath(case): ApiPath<String>,
+    Form(form): Form<Answer>,
+) -> Result<Response, ApiError> {
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let lang = chrome.lang;
+    let text = match InquiryText::parse(&form.text, state.config.server.max_text_chars) {
+        Ok(text) => text,
+        Err(e) => {
+            let error = match e {
+                InvalidText::Empty => lang.pick(
+                    "Bitte schreiben Sie eine Antwort.",
+                    "Please write an answer.",
+                ),
+                InvalidText::TooLong { .. } => {
+                    lang.pick("Die Antwort ist zu lang.", "The answer is too long.")
+                }
+            };
+            let page = case_view(&state, chrome, inquiry, None, Some(error), form.text).await?;
+            return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        }
+    };
+    reply::send(&state, &caller, &inquiry, text.as_str()).await?;
+    Ok(Redirect::to(&format!("/app/faelle/{case}?erledigt=beantwortet#antwort")).into_response())
+}
