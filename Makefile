@@ -30,6 +30,7 @@ deps:
 bench: model
 	$(CARGO) bench --locked --bench train
 	$(CARGO) bench --locked --bench embed
+	$(CARGO) bench --locked --bench slowloris
 	$(CARGO) bench --locked --bench mail_bomb
 
 ## The property tests of mail intake, HTML-to-text and the catalogue parsers with many more

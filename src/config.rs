@@ -111,6 +111,19 @@ pub struct ServerConfig {
     pub max_upload_bytes: usize,
     pub max_text_chars: usize,
     pub max_concurrent_requests: usize,
+    /// A request's head must arrive within this from the connection's start or the first
+    /// byte of a later request; else the connection is closed.
+    pub header_timeout_seconds: u64,
+    /// A request's whole body must arrive within this from the end of its head; else
+    /// `408 request_timeout` and the connection is closed.
+    pub body_timeout_seconds: u64,
+    /// A keep-alive connection without a request for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// Open connections in total; more are refused with `503 too_many_connections`.
+    pub max_connections: usize,
+    /// Open connections from one client address (trusted proxies excepted); more are refused
+    /// with `429 too_many_connections`.
+    pub max_connections_per_client: usize,
     /// The address citizens and staff reach the service under (behind the reverse proxy);
     /// links in mail point here, and `https://` marks the session cookie `Secure`.
     #[serde(deserialize_with = "public_url")]
@@ -243,6 +256,9 @@ pub struct PipelineConfig {
     pub lease_seconds: u64,
     pub max_wait_ms: u64,
     pub poll_ms: u64,
+    /// Triage jobs waiting or running at most; beyond, public intake answers `503
+    /// backlog_full` and mail stays in its mailbox.
+    pub max_queued: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -26,8 +26,6 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("serving HTTP failed: {0}")]
-    Http(std::io::Error),
     #[error(transparent)]
     Start(#[from] StartError),
     #[error(transparent)]
@@ -67,13 +65,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let state = AppState::new(config, store);
     let engine = spawn_engine(state.clone(), ModelSource::Load);
     let _mail = spawn_mail(&state.config, &state.store, &state.pipeline)?;
-    // Connection info gives rate limits and trusted-proxy checks the peer address.
-    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async {
+    let limits = web::server::Limits::from_config(&state.config);
+    let server = web::server::serve(listener, web::router(state), limits, async {
         let _ = tokio::signal::ctrl_c().await;
     });
     tokio::select! {
-        served = server => served.map_err(ServeError::Http),
+        () = server => Ok(()),
         started = engine => Ok(started??),
     }
 }

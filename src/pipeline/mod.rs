@@ -80,6 +80,14 @@ impl Pipeline {
         self.inner.wake.notify_one();
     }
 
+    /// Whether `pipeline.max_queued` triage jobs are waiting or running (while the model
+    /// loads, too). Intake then takes nothing new: the HTTP API answers `503 backlog_full`,
+    /// and the IMAP pollers leave mail in the mailbox and fetch it once the backlog drains.
+    pub async fn backlog_full(&self, store: &Store) -> Result<bool, StoreError> {
+        let max = i64::try_from(self.inner.config.max_queued).unwrap_or(i64::MAX);
+        Ok(store.triage_backlog().await? >= max)
+    }
+
     /// Subscribe before queuing, so a fast decision is not missed.
     pub fn subscribe(&self) -> broadcast::Receiver<i64> {
         self.inner.finished.subscribe()

@@ -44,6 +44,26 @@ pub struct CaseReply {
 /// does.
 const NO_DIGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Issues a case secret inside the caller's transaction or on its connection.
+pub(super) async fn issue_case_secret_in(
+    conn: &mut sqlx::AnyConnection,
+    inquiry_id: i64,
+    purpose: SecretPurpose,
+) -> Result<Secret, StoreError> {
+    let secret = Secret::generate("");
+    sqlx::query(
+        "INSERT INTO case_secrets (inquiry_id, purpose, digest, created_at)
+         VALUES ($1, $2, $3, $4)",
+    )
+    .bind(inquiry_id)
+    .bind(purpose.as_str())
+    .bind(secret.digest())
+    .bind(Utc::now().to_rfc3339())
+    .execute(conn)
+    .await?;
+    Ok(secret)
+}
+
 impl Store {
     /// A new secret for `purpose` on inquiry `inquiry_id`; its text goes to the citizen.
     pub async fn issue_case_secret(
@@ -51,18 +71,8 @@ impl Store {
         inquiry_id: i64,
         purpose: SecretPurpose,
     ) -> Result<Secret, StoreError> {
-        let secret = Secret::generate("");
-        sqlx::query(
-            "INSERT INTO case_secrets (inquiry_id, purpose, digest, created_at)
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(inquiry_id)
-        .bind(purpose.as_str())
-        .bind(secret.digest())
-        .bind(Utc::now().to_rfc3339())
-        .execute(&self.pool)
-        .await?;
-        Ok(secret)
+        let mut conn = self.pool.acquire().await?;
+        issue_case_secret_in(&mut conn, inquiry_id, purpose).await
     }
 
     /// The inquiry behind `case` if `presented` is one of its secrets for `purpose`. An

@@ -121,6 +121,16 @@ pub fn backoff(base: Duration, attempts: i64, cap: Duration) -> Duration {
 pub const MAX_JOB_BACKOFF: Duration = Duration::from_secs(3600);
 
 impl Store {
+    /// Triage jobs waiting (also in backoff) or running: the backlog `pipeline.max_queued`
+    /// bounds.
+    pub async fn triage_backlog(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running') AND kind = 'triage'",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Queues a scheduled job (no inquiry) unless one of that kind is already pending.
     pub async fn schedule_job(&self, kind: JobKind, run_at: i64) -> Result<(), StoreError> {
         let mut conn = self.pool.acquire().await?;

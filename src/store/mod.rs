@@ -25,6 +25,7 @@ use sqlx::{
 };
 
 mod citizen;
+mod idempotency;
 mod mail;
 mod outbox;
 mod quarantine;
@@ -37,6 +38,7 @@ mod training;
 mod users;
 
 pub use citizen::{CaseReply, SecretPurpose};
+pub use idempotency::{Idempotent, KEY_LIFETIME_MS, KeyedRequest};
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{OutboxEntry, QueuedMail};
 pub use quarantine::{FailureCount, ParseFailure, QuarantinedMail};

@@ -4,18 +4,15 @@
 //! the service. Uploads have the larger upload body limit.
 
 use axum::{
-    Extension, Json,
-    extract::{DefaultBodyLimit, Path, State},
+    Json,
+    extract::{Path, State},
     http::{Method, StatusCode},
     response::IntoResponse,
 };
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{
-    ApiError, AppState, Route,
-    extract::{ApiJson, BodyLimit},
-};
+use super::{ApiError, AppState, Route, extract::ApiJson};
 use crate::catalogue::{
     self, Format, ImportError, ImportRequest, Input,
     versions::{self, Origin, VersionError},
@@ -23,11 +20,8 @@ use crate::catalogue::{
 
 pub fn routes(upload_limit: usize) -> Vec<Route> {
     vec![
-        Route::admin(Method::POST, "/api/v1/admin/catalogue/import", import).map(|endpoint| {
-            endpoint
-                .layer::<_, std::convert::Infallible>(Extension(BodyLimit(upload_limit)))
-                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(upload_limit))
-        }),
+        Route::admin(Method::POST, "/api/v1/admin/catalogue/import", import)
+            .body_limit(upload_limit),
         Route::admin(Method::GET, "/api/v1/admin/catalogue/versions", list),
         Route::admin(
             Method::GET,

@@ -51,6 +51,17 @@ pub enum ApiError {
     /// case, or gap markers; the body lists the spans.
     #[error("the reply states {} value(s) the catalogue and the case do not have; correct them or send with \"confirm\": true", .0.len())]
     ReplyFlagged(Vec<crate::reply::Flag>),
+    /// The body did not arrive within `server.body_timeout_seconds` (the seconds).
+    #[error("the request body did not arrive within {0} s")]
+    RequestTimeout(u64),
+    #[error("too many open connections from your address; close one and try again")]
+    TooManyConnections,
+    #[error("the server has too many open connections; try again shortly")]
+    ServerFull,
+    #[error("too many inquiries are waiting to be decided; try again later")]
+    BacklogFull,
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
     #[error("internal error")]
     Internal(String),
 }
@@ -74,6 +85,11 @@ impl ApiError {
             Self::LoginFailed => "login_failed",
             Self::RateLimited(_) => "rate_limited",
             Self::ReplyFlagged(_) => "reply_flagged",
+            Self::RequestTimeout(_) => "request_timeout",
+            Self::TooManyConnections => "too_many_connections",
+            Self::ServerFull => "server_full",
+            Self::BacklogFull => "backlog_full",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Internal(_) => "internal",
         }
     }
@@ -83,15 +99,21 @@ impl ApiError {
             Self::InvalidJson(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::BodyTooLarge(_) | Self::TextTooLong(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InvalidField(_) | Self::EmptyText | Self::ReplyFlagged(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::InvalidField(_)
+            | Self::EmptyText
+            | Self::ReplyFlagged(_)
+            | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotReady | Self::ServerFull | Self::BacklogFull => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             // As text-embeddings-inference does: a full queue asks the client to slow down.
-            Self::Overloaded | Self::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded | Self::RateLimited(_) | Self::TooManyConnections => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Unauthorized | Self::LoginFailed => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -101,7 +123,9 @@ impl ApiError {
     /// Seconds after which trying again may succeed (`Retry-After`), for errors that pass.
     pub fn retry_after(&self) -> Option<u32> {
         match self {
-            Self::Overloaded => Some(1),
+            Self::Overloaded | Self::TooManyConnections | Self::ServerFull => Some(1),
+            // The backlog drains at the model's pace: tens of inquiries a second.
+            Self::BacklogFull => Some(30),
             // Loading the model and indexing the catalogue take seconds.
             Self::NotReady => Some(5),
             Self::RateLimited(seconds) => Some(*seconds),
@@ -118,6 +142,8 @@ impl ApiError {
             | Self::Forbidden
             | Self::LoginFailed
             | Self::ReplyFlagged(_)
+            | Self::RequestTimeout(_)
+            | Self::IdempotencyKeyReused
             | Self::Internal(_) => None,
         }
     }

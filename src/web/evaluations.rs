@@ -2,28 +2,14 @@
 //! rows — a new model trained from scratch on `train` only and measured on `test`. The
 //! active version is untouched. Uploads have their own, larger body limit.
 
-use axum::{
-    Extension, Json,
-    extract::{DefaultBodyLimit, State},
-    http::Method,
-    response::IntoResponse,
-};
+use axum::{Json, extract::State, http::Method, response::IntoResponse};
 use serde::Deserialize;
 
-use super::{
-    ApiError, AppState, Route,
-    extract::{ApiJson, BodyLimit},
-};
+use super::{ApiError, AppState, Route, extract::ApiJson};
 use crate::triage::{dataset::Dataset, eval::EvalError};
 
 pub fn routes(upload_limit: usize) -> Vec<Route> {
-    vec![
-        Route::admin(Method::POST, "/api/v1/admin/evaluations", evaluate).map(|endpoint| {
-            endpoint
-                .layer::<_, std::convert::Infallible>(Extension(BodyLimit(upload_limit)))
-                .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(upload_limit))
-        }),
-    ]
+    vec![Route::admin(Method::POST, "/api/v1/admin/evaluations", evaluate).body_limit(upload_limit)]
 }
 
 /// A labelled row of an evaluation upload; rows without text or label are skipped and

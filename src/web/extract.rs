@@ -4,8 +4,12 @@
 //! chose; the catch-all arms below keep axum's own classification.
 
 use axum::{
-    extract::{FromRequest, FromRequestParts, Path, Query, Request, rejection::JsonRejection},
-    http::{StatusCode, request::Parts},
+    extract::{
+        FromRequest, FromRequestParts, Path, Query, Request, State, rejection::JsonRejection,
+    },
+    http::{StatusCode, header::CONTENT_LENGTH, request::Parts},
+    middleware::Next,
+    response::Response,
 };
 use serde::de::DeserializeOwned;
 
@@ -34,7 +38,29 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     }
 }
 
+/// Refuses a request whose declared `Content-Length` exceeds the route's limit before a
+/// byte of the body is read (and before `Expect: 100-continue` is answered), so a client
+/// announcing a gigabyte learns at once and holds nothing.
+pub(super) async fn refuse_declared_oversize(
+    State(limit): State<BodyLimit>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit.0 as u64 => Err(ApiError::BodyTooLarge(limit.0)),
+        _ => Ok(next.run(request).await),
+    }
+}
+
 fn json_rejection(r: JsonRejection, limit: usize) -> ApiError {
+    if let Some(timeout) = super::server::body_timeout(&r) {
+        return ApiError::RequestTimeout(timeout.0);
+    }
     match r.status() {
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::BodyTooLarge(limit),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,

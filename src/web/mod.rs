@@ -19,6 +19,7 @@ pub mod pages;
 mod quarantine;
 mod replies;
 pub mod routes;
+pub mod server;
 mod state;
 pub(in crate::web) mod status;
 mod tokens;

@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use axum::{
+    Extension,
+    extract::DefaultBodyLimit,
     handler::Handler,
     http::Method,
     middleware,
@@ -13,7 +15,7 @@ use axum::{
 
 use tokio::sync::Semaphore;
 
-use super::{AppState, auth::Limit, overload};
+use super::{AppState, auth::Limit, extract::BodyLimit, overload};
 
 /// Who a route serves; each is one tree of the router with one rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -35,6 +37,8 @@ pub struct Route {
     /// Whether the request holds one of `server.max_concurrent_requests` permits (health
     /// checks do not, so a busy service still answers its load balancer).
     counted: bool,
+    /// The largest body, when it differs from `server.max_body_bytes` (admin uploads).
+    body_limit: Option<usize>,
     endpoint: MethodRouter<AppState>,
 }
 
@@ -51,6 +55,7 @@ impl Route {
             path,
             limit: None,
             counted: true,
+            body_limit: None,
             endpoint: on(filter, handler),
         }
     }
@@ -91,13 +96,19 @@ impl Route {
         self
     }
 
-    /// Wraps the endpoint, e.g. in a body limit of its own.
-    pub fn map(mut self, f: impl FnOnce(MethodRouter<AppState>) -> MethodRouter<AppState>) -> Self {
-        self.endpoint = f(self.endpoint);
+    /// Takes bodies up to `limit` bytes instead of `server.max_body_bytes`; a 413 names
+    /// this limit.
+    pub fn body_limit(mut self, limit: usize) -> Self {
+        self.body_limit = Some(limit);
+        self.endpoint = self
+            .endpoint
+            .layer::<_, std::convert::Infallible>(Extension(BodyLimit(limit)))
+            .layer::<_, std::convert::Infallible>(DefaultBodyLimit::max(limit));
         self
     }
 
-    /// The endpoint with its rate limit and concurrency bound, ready for its tree.
+    /// The endpoint with its rate limit, concurrency bound and early refusal of a declared
+    /// oversize body, ready for its tree.
     pub(super) fn into_endpoint(
         self,
         state: &AppState,
@@ -124,6 +135,13 @@ impl Route {
                 overload::admit,
             ));
         }
-        endpoint
+        let limit = BodyLimit(
+            self.body_limit
+                .unwrap_or(state.config.server.max_body_bytes),
+        );
+        endpoint.layer(middleware::from_fn_with_state(
+            limit,
+            super::extract::refuse_declared_oversize,
+        ))
     }
 }

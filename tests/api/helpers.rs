@@ -3,7 +3,7 @@
 //! model is loaded once per test binary and shared by every server (it runs on its own
 //! thread).
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
 
 use anliegen::{
     app::ModelSource,
@@ -205,9 +205,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(config, store);
-    let app =
-        anliegen::web::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let limits = anliegen::web::server::Limits::from_config(&state.config);
+    let app = anliegen::web::router(state.clone());
+    tokio::spawn(anliegen::web::server::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     let mut app = TestApp {
         base,
         client: reqwest::Client::new(),

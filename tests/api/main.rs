@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod admin;
+mod admission;
 mod audit;
 mod bombs;
 mod case_store;
@@ -14,6 +15,7 @@ mod cli;
 mod crash;
 mod errors;
 mod fuzz;
+mod hardening;
 mod helpers;
 mod index_suite;
 mod inquiries;

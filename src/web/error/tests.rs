@@ -26,6 +26,11 @@ fn one_of_each() -> Vec<ApiError> {
         ApiError::LoginFailed,
         ApiError::RateLimited(7),
         ApiError::ReplyFlagged(Vec::new()),
+        ApiError::RequestTimeout(60),
+        ApiError::TooManyConnections,
+        ApiError::ServerFull,
+        ApiError::BacklogFull,
+        ApiError::IdempotencyKeyReused,
     ]
 }
 
@@ -48,6 +53,11 @@ fn ordinal(e: &ApiError) -> usize {
         ApiError::LoginFailed => 14,
         ApiError::RateLimited(_) => 15,
         ApiError::ReplyFlagged(_) => 16,
+        ApiError::RequestTimeout(_) => 17,
+        ApiError::TooManyConnections => 18,
+        ApiError::ServerFull => 19,
+        ApiError::BacklogFull => 20,
+        ApiError::IdempotencyKeyReused => 21,
     }
 }
 

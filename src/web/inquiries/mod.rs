@@ -10,15 +10,15 @@ pub(in crate::web) mod review;
 use axum::{
     Json,
     extract::State,
-    http::{Extensions, HeaderMap, Method, StatusCode},
-    response::IntoResponse,
+    http::{Extensions, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
+    response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
     ApiError, AppState, Route,
-    auth::{Caller, Limit, authenticate},
+    auth::{Caller, Identity, Limit, authenticate},
     extract::{ApiJson, ApiPath},
     status::{PublicDepartment, department},
 };
@@ -29,8 +29,14 @@ use crate::{
     },
     outbound::notify::status_url,
     reply::case::{self, CaseDraft},
-    store::{NewInquiry, SecretPurpose, StoredInquiry},
+    store::{Idempotent, KeyedRequest, NewInquiry, SecretPurpose, StoredInquiry},
 };
+
+/// The request header that makes intake idempotent (IETF draft
+/// `draft-ietf-httpapi-idempotency-key-header`).
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+/// Set on the answer to a repeated request.
+const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -93,7 +99,6 @@ async fn create(
             "channel is set by the endpoint (this one is api); leave it out".into(),
         ));
     }
-    let channel = Channel::Api;
     let sender = match body.sender.as_deref().map(Sender::parse).transpose() {
         Ok(sender) => sender.flatten().map(Sender::into_string),
         Err(e) => return Err(ApiError::InvalidField(e.to_string())),
@@ -105,46 +110,63 @@ async fn create(
             .parse()
             .map_err(|e| ApiError::InvalidField(e.to_string()))?,
     };
-    let (inquiry, secret) = accept(&state, channel, sender, text, location).await?;
-    // Committed and queued either way; still `received`, the workers decide it when they
-    // have capacity.
-    let code = if inquiry.status == InquiryStatus::Received {
-        StatusCode::ACCEPTED
+    let new = NewInquiry {
+        channel: Channel::Api,
+        sender,
+        text: text.into_string(),
+        location,
+    };
+    let keyed = idempotency_key(&headers)?.map(|key| keyed_request(key, &new));
+    if let Some(keyed) = &keyed
+        && let Some(first) = state.store.idempotent_replay(keyed).await?
+    {
+        return answer(&state, first, staff.as_ref()).await;
+    }
+    // Nothing new is taken while the backlog is full; a replay above still answers.
+    if state.pipeline.backlog_full(&state.store).await? {
+        return Err(ApiError::BacklogFull);
+    }
+    // Subscribed before the job exists, so a decision made at once is not missed.
+    let finished = state.pipeline.subscribe();
+    let (inquiry, secret) = match &keyed {
+        None => {
+            let inquiry = state.store.insert_inquiry(new).await?;
+            let secret = state
+                .store
+                .issue_case_secret(inquiry.id, SecretPurpose::Status)
+                .await?;
+            (inquiry, secret.as_str().to_string())
+        }
+        Some(keyed) => match state.store.insert_inquiry_once(new, keyed).await? {
+            Idempotent::Created(inquiry, secret) => (inquiry, secret),
+            other => return answer(&state, other, staff.as_ref()).await,
+        },
+    };
+    let inquiry = if state.ready().is_ok() {
+        state.pipeline.nudge();
+        state
+            .pipeline
+            .await_decision(finished, &state.store, inquiry)
+            .await?
     } else {
-        StatusCode::CREATED
+        inquiry
     };
-    let case = inquiry.case_number.to_string();
-    let staff_view = match staff.filter(|s| s.may_access(inquiry.decision.as_ref())) {
-        Some(_) => Some(StaffView {
-            reply: reply_view(&state, &inquiry).await?,
-            decision: inquiry.decision.clone(),
-        }),
-        None => None,
-    };
-    let receipt = Receipt {
-        case_number: inquiry.case_number,
-        status: inquiry.status,
-        received_at: inquiry.received_at,
-        channel: inquiry.channel,
-        department: department(&inquiry),
-        status_token: secret.as_str(),
-        status_url: status_url(&state.config.server.public_url, &case, secret.as_str()),
-        staff: staff_view,
-    };
-    Ok((code, Json(receipt)).into_response())
+    receipt(&state, &inquiry, &secret, staff.as_ref()).await
 }
 
 /// Commits a new inquiry with its triage job and the secret of its status page, then waits
-/// briefly for the pipeline's decision (not while the model loads). The JSON intake and the
-/// citizen's form share it.
+/// briefly for the pipeline's decision (not while the model loads). The citizen's form
+/// uses it; the JSON intake adds idempotency and the backlog check around the same steps.
 pub(in crate::web) async fn accept(
     state: &AppState,
     channel: Channel,
     sender: Option<String>,
     text: InquiryText,
-    location: Option<crate::domain::Location>,
+    location: Option<Location>,
 ) -> Result<(StoredInquiry, crate::store::secret::Secret), ApiError> {
-    // Subscribed before the job exists, so a decision made at once is not missed.
+    if state.pipeline.backlog_full(&state.store).await? {
+        return Err(ApiError::BacklogFull);
+    }
     let finished = state.pipeline.subscribe();
     let inquiry = state
         .store
@@ -169,6 +191,88 @@ pub(in crate::web) async fn accept(
         inquiry
     };
     Ok((inquiry, secret))
+}
+
+/// The optional `Idempotency-Key` header (as a structured-field string or bare): 1 to 255
+/// visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value.to_str().ok().map(|v| {
+        let v = v.trim();
+        v.strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(v)
+    });
+    match key {
+        Some(k) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            Ok(Some(k))
+        }
+        _ => Err(ApiError::InvalidField(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters, e.g. a UUID".into(),
+        )),
+    }
+}
+
+/// The key with what identifies the request: its text and sender.
+fn keyed_request(key: &str, new: &NewInquiry) -> KeyedRequest {
+    let request = serde_json::to_vec(&(&new.text, &new.sender)).unwrap_or_default();
+    KeyedRequest::new(key, &request)
+}
+
+/// The answer to a request whose key was seen before: the first request's case as it
+/// stands now (marked `Idempotent-Replayed: true`), or the refusal of a reused key.
+async fn answer(
+    state: &AppState,
+    found: Idempotent,
+    staff: Option<&Identity>,
+) -> Result<Response, ApiError> {
+    match found {
+        Idempotent::Created(inquiry, secret) => receipt(state, &inquiry, &secret, staff).await,
+        Idempotent::Replayed(inquiry, secret) => {
+            let mut response = receipt(state, &inquiry, &secret, staff).await?;
+            response
+                .headers_mut()
+                .insert(REPLAYED, HeaderValue::from_static("true"));
+            Ok(response)
+        }
+        Idempotent::Reused => Err(ApiError::IdempotencyKeyReused),
+    }
+}
+
+/// `201` with the receipt of a decided inquiry; `202` while it is still `received` —
+/// committed and queued either way, the workers decide it when they have capacity.
+async fn receipt(
+    state: &AppState,
+    inquiry: &StoredInquiry,
+    secret: &str,
+    staff: Option<&Identity>,
+) -> Result<Response, ApiError> {
+    let code = if inquiry.status == InquiryStatus::Received {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    let case = inquiry.case_number.to_string();
+    let staff_view = match staff.filter(|s| s.may_access(inquiry.decision.as_ref())) {
+        Some(_) => Some(StaffView {
+            reply: reply_view(state, inquiry).await?,
+            decision: inquiry.decision.clone(),
+        }),
+        None => None,
+    };
+    let receipt = Receipt {
+        case_number: inquiry.case_number,
+        status: inquiry.status,
+        received_at: inquiry.received_at,
+        channel: inquiry.channel,
+        department: department(inquiry),
+        status_token: secret,
+        status_url: status_url(&state.config.server.public_url, &case, secret),
+        staff: staff_view,
+    };
+    Ok((code, Json(receipt)).into_response())
 }
 
 /// What the sender learns: the case number, where it stands and the secret to follow it —
