@@ -142,15 +142,7 @@ async fn create(
             other => return answer(&state, other, staff.as_ref()).await,
         },
     };
-    let inquiry = if state.ready().is_ok() {
-        state.pipeline.nudge();
-        state
-            .pipeline
-            .await_decision(finished, &state.store, inquiry)
-            .await?
-    } else {
-        inquiry
-    };
+    let inquiry = decided(&state, finished, inquiry).await?;
     receipt(&state, &inquiry, &secret, staff.as_ref()).await
 }
 
@@ -181,16 +173,25 @@ pub(in crate::web) async fn accept(
         .store
         .issue_case_secret(inquiry.id, SecretPurpose::Status)
         .await?;
-    let inquiry = if state.ready().is_ok() {
-        state.pipeline.nudge();
-        state
-            .pipeline
-            .await_decision(finished, &state.store, inquiry)
-            .await?
-    } else {
-        inquiry
-    };
+    let inquiry = decided(state, finished, inquiry).await?;
     Ok((inquiry, secret))
+}
+
+/// The inquiry once the pipeline has decided it, waiting briefly; while the model loads it
+/// is answered as it stands (`received`), to be decided in the background.
+async fn decided(
+    state: &AppState,
+    finished: tokio::sync::broadcast::Receiver<i64>,
+    inquiry: StoredInquiry,
+) -> Result<StoredInquiry, ApiError> {
+    if state.ready().is_err() {
+        return Ok(inquiry);
+    }
+    state.pipeline.nudge();
+    Ok(state
+        .pipeline
+        .await_decision(finished, &state.store, inquiry)
+        .await?)
 }
 
 /// The optional `Idempotency-Key` header (as a structured-field string or bare): 1 to 255
