@@ -60,9 +60,9 @@ pub struct Config {
 #[serde(deny_unknown_fields, default)]
 pub struct ReplyConfig {
     /// Autonomy of services without their own setting: "suggest", "draft" or "auto".
-    pub autonomy: crate::reply::Autonomy,
+    pub autonomy: crate::domain::Autonomy,
     /// Autonomy per service id, before the admin API's setting (which wins).
-    pub services: std::collections::BTreeMap<String, crate::reply::Autonomy>,
+    pub services: std::collections::BTreeMap<String, crate::domain::Autonomy>,
     /// Earlier replies of the same service offered beside a draft.
     pub alternatives: usize,
 }
@@ -70,7 +70,7 @@ pub struct ReplyConfig {
 impl Default for ReplyConfig {
     fn default() -> Self {
         Self {
-            autonomy: crate::reply::Autonomy::Suggest,
+            autonomy: crate::domain::Autonomy::Suggest,
             services: Default::default(),
             alternatives: 3,
         }

@@ -15,6 +15,7 @@ pub mod pipeline;
 pub mod privacy;
 pub mod reply;
 pub mod store;
+pub mod text;
 pub mod triage;
 pub mod web;
 

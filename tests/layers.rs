@@ -1,7 +1,7 @@
 //! The direction of dependencies between the crate's top-level modules, as
 //! `../shared/docs/design.md` draws it: the entry points (`cli`/`main`, `app`) assemble,
 //! `web`, `intake`, `outbound` and `pipeline` serve, `triage` and `reply` decide, `embed`,
-//! `index`, `store`, `catalogue` and `privacy` provide, `config` describes settings and
+//! `index`, `store`, `text`, `catalogue` and `privacy` provide, `config` describes settings and
 //! `domain` holds the pure types. A module may use modules of lower layers and the modules
 //! listed as its peers, never a higher layer: every `crate::…` path in `src/` is checked.
 
@@ -15,7 +15,7 @@ use std::{
 const LAYERS: &[&[&str]] = &[
     &["domain"],
     &["config"],
-    &["privacy", "embed", "index", "store"],
+    &["text", "privacy", "embed", "index", "store"],
     &["catalogue"],
     &["triage", "reply"],
     &["pipeline", "intake", "outbound"],
@@ -31,12 +31,13 @@ const PEERS: &[(&str, &str)] = &[
     ("pipeline", "intake"),
     ("pipeline", "outbound"),
     ("intake", "outbound"),
+    // Similar past replies are found with the router's text features.
+    ("reply", "triage"),
 ];
 
 /// Uses against the layering that exist today, each to be removed, never added to: the
-/// catalogue importers borrow intake's HTML-to-text conversion (it belongs in `domain` or
-/// `privacy`), and the IMAP poller asks the pipeline about its backlog.
-const KNOWN: &[(&str, &str)] = &[("catalogue", "intake"), ("intake", "pipeline")];
+/// IMAP poller nudges the pipeline when new mail is committed.
+const KNOWN: &[(&str, &str)] = &[("intake", "pipeline")];
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS.iter().position(|l| l.contains(&module))
@@ -130,8 +131,10 @@ fn dependencies_point_inward() {
             continue;
         };
         let pair = (user.as_str(), used.as_str());
-        let peer = PEERS.contains(&pair) || KNOWN.contains(&pair);
-        if b > a || (a == b && !peer) {
+        if KNOWN.contains(&pair) {
+            continue;
+        }
+        if b > a || (a == b && !PEERS.contains(&pair)) {
             wrong.push(format!("{user} uses {used} in {}", files.join(", ")));
         }
     }

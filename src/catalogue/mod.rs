@@ -327,7 +327,7 @@ pub fn join_parts<'a>(parts: impl IntoIterator<Item = Option<&'a str>>, separato
 
 /// Clean text from an HTML fragment (descriptions and fees of imported catalogues).
 pub fn clean_text(html: &str) -> String {
-    crate::intake::email::html_to_text(html).trim().to_string()
+    crate::text::html_to_text(html).trim().to_string()
 }
 
 #[cfg(test)]

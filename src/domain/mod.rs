@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod area;
+pub mod autonomy;
 pub mod case;
 pub mod catalogue;
 pub mod decision;
@@ -14,6 +15,7 @@ pub mod outbound;
 
 pub use access::{InvalidGrant, Role, UserName, check_grant};
 pub use area::Area;
+pub use autonomy::Autonomy;
 pub use case::CaseNumber;
 pub use catalogue::{Catalogue, CatalogueError, Department, Meta, Service};
 pub use decision::{Candidate, Decision, Evidence, EvidenceKind, RouteStatus};

@@ -18,7 +18,7 @@ pub mod language;
 pub mod render;
 pub mod similar;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub use check::{Allowed, Check, Flag};
 pub use grounding::{DraftFact, Gap};
@@ -27,33 +27,7 @@ pub use render::ReplyLanguage;
 
 use crate::domain::{Catalogue, Decision};
 
-/// How far replies for a service go without a clerk: `suggest` (the clerk writes or
-/// sends), `draft` (prepared, one click sends it), `auto` (sent automatically when the
-/// route was automatic within the risk budget and the draft is complete and checked).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Autonomy {
-    #[default]
-    Suggest,
-    Draft,
-    Auto,
-}
-
-impl Autonomy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Suggest => "suggest",
-            Self::Draft => "draft",
-            Self::Auto => "auto",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Suggest, Self::Draft, Self::Auto]
-            .into_iter()
-            .find(|a| a.as_str() == s)
-    }
-}
+pub use crate::domain::Autonomy;
 
 /// Stands for the case number in a saved template.
 pub const CASE_PLACEHOLDER: &str = "[Vorgangsnummer]";

@@ -6,9 +6,9 @@
 //! it cannot use becomes a non-inquiry outcome with a `reason`.
 //!
 //! Sub-modules: `headers` (header facts, case numbers), `parts` (MIME walk, attachments,
-//! limits), `html` + `entities` (HTML → text), `quotes` + `signature` (quoted replies,
-//! forwards, signatures, footers, disclaimers), `classify` (auto-reply/bounce), `pdf`
-//! (PDF text), `text` (shared plain-text helpers).
+//! limits), `quotes` + `signature` (quoted replies, forwards, signatures, footers,
+//! disclaimers), `classify` (auto-reply/bounce), `pdf` (PDF text); HTML and plain-text
+//! handling comes from [`crate::text`].
 
 // Shared with the integration tests and the benchmark; the unit tests use a part of it.
 #[cfg(test)]
@@ -16,23 +16,20 @@
 #[path = "../../../tests/api/bombs.rs"]
 pub(crate) mod bombs;
 mod classify;
-mod entities;
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
 mod fuzz;
 mod headers;
-mod html;
 mod office;
 mod parts;
 mod pdf;
 mod quotes;
 mod signature;
-mod text;
 
+use crate::text;
+pub use crate::text::html_to_text;
 pub use headers::case_number_in_subject;
-/// HTML → readable text; also turns the HTML of imported catalogue descriptions into text.
-pub use html::html_to_text;
 
 use mail_parser::MessageParser;
 use serde::{Deserialize, Serialize};

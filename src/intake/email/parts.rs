@@ -10,7 +10,7 @@ use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{Encoding, Message, MessagePart, MimeHeaders, PartType};
 
-use super::{Attachment, Limits, html, office, pdf, text};
+use super::{Attachment, Limits, office, pdf, text};
 
 /// Attached messages nested deeper than this are recorded but not opened.
 const MAX_NESTING: usize = 3;
@@ -80,7 +80,7 @@ fn body_text(msg: &Message, allowed: usize) -> String {
             .filter_map(|&id| msg.parts.get(id as usize))
             .filter_map(|part| match &part.body {
                 PartType::Text(t) => Some(plain_text(msg, part, t)),
-                PartType::Html(h) => Some(html::html_to_text(h)),
+                PartType::Html(h) => Some(text::html_to_text(h)),
                 _ => None,
             })
             .map(|t| text::tidy(&t))
@@ -117,7 +117,7 @@ fn attachment(
             (t.len(), None)
         }
         PartType::Text(t) => (t.len(), Some(plain_text(msg, part, t))),
-        PartType::Html(h) => (h.len(), Some(html::html_to_text(h))),
+        PartType::Html(h) => (h.len(), Some(text::html_to_text(h))),
         PartType::Binary(b) | PartType::InlineBinary(b) => (
             b.len(),
             binary_text(&content_type, filename.as_deref(), b, limits, ex),

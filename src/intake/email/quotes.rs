@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 
 use super::signature::{is_mobile_footer, starts_disclaimer};
-use super::text::tidy;
+use crate::text::tidy;
 
 /// Result of [`clean`].
 pub(super) struct Cleaned {

@@ -7,7 +7,7 @@
 //! output never contains anything that parses as a tag.
 
 use super::entities::decode_entity;
-use super::text;
+use crate::text;
 
 /// Converts an HTML document or fragment to text. Block elements become line breaks,
 /// list items `- `, `<blockquote>` content `> `-prefixed (so that the quote stripper treats

@@ -1,12 +1,18 @@
-//! Plain-text helpers shared by the email modules: newline and control-character
-//! normalisation, blank-line collapsing, char-boundary-safe truncation and RFC 3676
-//! `format=flowed` unwrapping.
+//! Plain text from what people and systems send: newline and control-character
+//! normalisation, blank-line collapsing, char-boundary-safe truncation, RFC 3676
+//! `format=flowed` unwrapping, and HTML → readable text (`html` + `entities`). Used by the
+//! mail parser and by the catalogue importers, whose descriptions are HTML.
+
+mod entities;
+mod html;
+
+pub use html::html_to_text;
 
 /// Normalises decoded text so that every later stage can work line by line:
 /// CRLF/CR become LF, NUL and other C0/C1 control characters (except tab) are dropped,
 /// zero-width characters and the BOM are dropped (they only confuse matching), and
 /// no-break spaces become plain spaces.
-pub(super) fn normalize(text: &str) -> String {
+pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -29,7 +35,7 @@ pub(super) fn normalize(text: &str) -> String {
 /// Trims trailing whitespace on every line, collapses runs of blank lines into a single
 /// blank line and trims the whole text. Used as the last step of every text producer so
 /// that emptiness checks and fixtures see a canonical form.
-pub(super) fn tidy(text: &str) -> String {
+pub fn tidy(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut blank_run = 0usize;
     for line in text.lines() {
@@ -51,14 +57,14 @@ pub(super) fn tidy(text: &str) -> String {
 }
 
 /// Whether `text` shows nothing: only whitespace and invisible characters.
-pub(super) fn is_blank(text: &str) -> bool {
+pub fn is_blank(text: &str) -> bool {
     text.chars()
         .all(|c| c.is_whitespace() || crate::domain::inquiry::is_invisible(c))
 }
 
 /// Cuts `text` to at most `max_chars` characters (never inside a UTF-8 sequence).
 /// Returns whether anything was cut.
-pub(super) fn truncate_chars(text: &mut String, max_chars: usize) -> bool {
+pub fn truncate_chars(text: &mut String, max_chars: usize) -> bool {
     match text.char_indices().nth(max_chars) {
         Some((byte_idx, _)) => {
             text.truncate(byte_idx);
@@ -72,7 +78,7 @@ pub(super) fn truncate_chars(text: &mut String, max_chars: usize) -> bool {
 /// webmailers send this): a line ending in a space continues on the next line of the same
 /// quote depth. Space-stuffing is removed; with `delsp=yes` the trailing space is deleted.
 /// Quoted lines are rebuilt as `> ` prefixes so that the quote stripper still sees them.
-pub(super) fn unflow(text: &str, delsp: bool) -> String {
+pub fn unflow(text: &str, delsp: bool) -> String {
     let mut out = String::with_capacity(text.len());
     // The paragraph being joined: its quote depth and the content collected so far.
     let mut current: Option<(usize, String)> = None;
