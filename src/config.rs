@@ -4,12 +4,14 @@
 //! half-configured value.
 
 mod access;
+mod interfaces;
 
 use std::{net::SocketAddr, path::PathBuf};
 
 use serde::Deserialize;
 
 pub use access::{AuthConfig, GroupGrant, ProxyNet, RateLimitConfig};
+pub use interfaces::Open311Config;
 
 const DEFAULTS: &str = include_str!("../config/anliegen.toml");
 const ENV_PREFIX: &str = "ANLIEGEN__";
@@ -44,6 +46,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub auth: AuthConfig,
     pub rate_limit: RateLimitConfig,
+    pub open311: Open311Config,
 }
 
 #[derive(Debug, Clone, Deserialize)]

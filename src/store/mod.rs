@@ -78,6 +78,8 @@ pub struct StoredInquiry {
     pub text: String,
     pub status: InquiryStatus,
     pub decision: Option<Decision>,
+    /// When the inquiry last changed (received, decided, reviewed).
+    pub updated_at: DateTime<Utc>,
     /// Whether the citizen confirmed the contact address (web and API intake).
     pub contact_confirmed: bool,
 }
@@ -311,6 +313,7 @@ pub(crate) async fn insert_inquiry_tx(
         text: new.text,
         status: InquiryStatus::Received,
         decision: None,
+        updated_at: now,
         contact_confirmed: false,
     })
 }
@@ -361,6 +364,9 @@ fn inquiry_from_row(r: &AnyRow) -> Result<StoredInquiry, StoreError> {
             .map(|d| serde_json::from_str(&d))
             .transpose()
             .map_err(|_| corrupt("decision"))?,
+        updated_at: DateTime::parse_from_rfc3339(&r.try_get::<String, _>("updated_at")?)
+            .map_err(|_| corrupt("updated_at"))?
+            .with_timezone(&Utc),
         contact_confirmed: r
             .try_get::<Option<String>, _>("contact_confirmed_at")?
             .is_some(),

@@ -13,6 +13,7 @@ mod health;
 mod inquiries;
 mod jobs;
 mod models;
+pub mod open311;
 mod overload;
 pub mod routes;
 mod state;
@@ -44,6 +45,7 @@ pub fn route_table(config: &Config) -> Vec<Route> {
         catalogue::routes(config.server.max_upload_bytes),
         users::routes(),
         tokens::routes(),
+        open311::routes(),
     ]
     .into_iter()
     .flatten()

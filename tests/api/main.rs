@@ -20,6 +20,7 @@ mod logs;
 mod mail;
 mod mail_limits;
 mod mailservers;
+mod open311;
 mod pg;
 mod process;
 mod relay;

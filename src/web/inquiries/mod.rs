@@ -45,7 +45,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Inquiry or reply text checked against `server.max_text_chars`.
-fn parse_text(raw: &str, state: &AppState) -> Result<InquiryText, ApiError> {
+pub(super) fn parse_text(raw: &str, state: &AppState) -> Result<InquiryText, ApiError> {
     InquiryText::parse(raw, state.config.server.max_text_chars).map_err(|e| match e {
         InvalidText::Empty => ApiError::EmptyText,
         InvalidText::TooLong { .. } => ApiError::TextTooLong(e.to_string()),
@@ -79,29 +79,15 @@ async fn create(
         Ok(sender) => sender.flatten().map(Sender::into_string),
         Err(e) => return Err(ApiError::InvalidField(e.to_string())),
     };
-    // Subscribed before the job exists, so a decision made at once is not missed.
-    let finished = state.pipeline.subscribe();
-    let inquiry = state
-        .store
-        .insert_inquiry(NewInquiry {
+    let (inquiry, secret) = accept(
+        &state,
+        NewInquiry {
             channel,
             sender,
             text: text.into_string(),
-        })
-        .await?;
-    let secret = state
-        .store
-        .issue_case_secret(inquiry.id, SecretPurpose::Status)
-        .await?;
-    let inquiry = if state.ready().is_ok() {
-        state.pipeline.nudge();
-        state
-            .pipeline
-            .await_decision(finished, &state.store, inquiry)
-            .await?
-    } else {
-        inquiry
-    };
+        },
+    )
+    .await?;
     // Committed and queued either way; still `received`, the workers decide it when they
     // have capacity.
     let code = if inquiry.status == InquiryStatus::Received {
@@ -120,6 +106,32 @@ async fn create(
         status_url: status_url(&state.config.server.public_url, &case, secret.as_str()),
     };
     Ok((code, Json(receipt)).into_response())
+}
+
+/// Commits a new inquiry with its triage job and the citizen's status secret, then waits
+/// briefly for the decision (not at all while the model loads). Every intake route of the
+/// API takes this path.
+pub(super) async fn accept(
+    state: &AppState,
+    new: NewInquiry,
+) -> Result<(StoredInquiry, crate::store::secret::Secret), ApiError> {
+    // Subscribed before the job exists, so a decision made at once is not missed.
+    let finished = state.pipeline.subscribe();
+    let inquiry = state.store.insert_inquiry(new).await?;
+    let secret = state
+        .store
+        .issue_case_secret(inquiry.id, SecretPurpose::Status)
+        .await?;
+    let inquiry = if state.ready().is_ok() {
+        state.pipeline.nudge();
+        state
+            .pipeline
+            .await_decision(finished, &state.store, inquiry)
+            .await?
+    } else {
+        inquiry
+    };
+    Ok((inquiry, secret))
 }
 
 /// What the sender learns: the case number, where it stands and the secret to follow it —
