@@ -4,6 +4,7 @@
 //! value. Every layer is named, so an error says which file or variable set the bad value.
 
 mod access;
+mod interfaces;
 
 use std::{net::SocketAddr, path::PathBuf};
 
@@ -15,6 +16,7 @@ use figment::{
 use serde::Deserialize;
 
 pub use access::{AuthConfig, GroupGrant, ProxyNet, RateLimitConfig};
+pub use interfaces::Open311Config;
 
 const DEFAULTS: &str = include_str!("../config/anliegen.toml");
 const ENV_PREFIX: &str = "ANLIEGEN__";
@@ -53,6 +55,7 @@ pub struct Config {
     pub reply: ReplyConfig,
     #[serde(default)]
     pub pages: PagesConfig,
+    pub open311: Open311Config,
 }
 
 /// Suggested replies (README, "Suggested replies").

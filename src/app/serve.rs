@@ -110,6 +110,7 @@ pub fn spawn_engine(state: AppState, source: ModelSource) -> JoinHandle<Result<(
             catalogue: engine.catalogue.clone(),
             models: Arc::new(engine.learner.clone()),
             evaluator: Arc::new(engine.learner.clone()),
+            router: engine.router.clone(),
             model_id: engine.embedder.info().id.clone(),
         });
         tracing::info!("ready");

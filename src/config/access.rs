@@ -77,6 +77,8 @@ pub struct RateLimitConfig {
     pub intake_per_minute: u32,
     /// Citizen status lookups and address confirmations per client address and minute.
     pub status_per_minute: u32,
+    /// `GET /open311/v2/services/suggest.json` per client address and minute.
+    pub suggest_per_minute: u32,
     /// Login attempts per account within `login_window_seconds`.
     pub login_per_account: u32,
     /// Login attempts per client address within `login_window_seconds`.

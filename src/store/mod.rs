@@ -87,6 +87,8 @@ pub struct StoredInquiry {
     pub location: Option<Location>,
     pub status: InquiryStatus,
     pub decision: Option<Decision>,
+    /// When the inquiry last changed (received, decided, reviewed).
+    pub updated_at: DateTime<Utc>,
     /// Whether the citizen confirmed the contact address (web and API intake).
     pub contact_confirmed: bool,
 }
@@ -325,6 +327,7 @@ pub(crate) async fn insert_inquiry_tx(
         location: new.location,
         status: InquiryStatus::Received,
         decision: None,
+        updated_at: now,
         contact_confirmed: false,
     })
 }
@@ -380,6 +383,9 @@ fn inquiry_from_row(r: &AnyRow) -> Result<StoredInquiry, StoreError> {
             .map(|d| serde_json::from_str(&d))
             .transpose()
             .map_err(|_| corrupt("decision"))?,
+        updated_at: DateTime::parse_from_rfc3339(&r.try_get::<String, _>("updated_at")?)
+            .map_err(|_| corrupt("updated_at"))?
+            .with_timezone(&Utc),
         contact_confirmed: r
             .try_get::<Option<String>, _>("contact_confirmed_at")?
             .is_some(),

@@ -2,6 +2,7 @@
 //! transaction as every decision from `Decision::departments_in_reach`, and the inbox
 //! queries that list inquiries within a caller's departments.
 
+use chrono::{DateTime, Utc};
 use sqlx::AnyConnection;
 
 use super::{Store, StoreError, StoredInquiry, inquiry_from_row};
@@ -35,6 +36,16 @@ pub struct InquiryQuery {
     pub status: Option<InquiryStatus>,
     /// Only inquiries older than this case (the last one of the previous page).
     pub before: Option<CaseNumber>,
+    /// Any of these statuses (empty: any).
+    pub statuses: Vec<InquiryStatus>,
+    /// Only these cases (empty: any).
+    pub cases: Vec<CaseNumber>,
+    /// Whose current decision names this service.
+    pub service: Option<String>,
+    /// Received at or after this time.
+    pub received_from: Option<DateTime<Utc>>,
+    /// Received at or before this time.
+    pub received_until: Option<DateTime<Utc>>,
     pub limit: i64,
 }
 
@@ -76,6 +87,39 @@ impl Store {
             conditions.push(format!(
                 "id < (SELECT id FROM inquiries WHERE case_number = {p})"
             ));
+        }
+        if !q.statuses.is_empty() {
+            let list: Vec<String> = q
+                .statuses
+                .iter()
+                .map(|s| param(s.as_str().to_string(), &mut params))
+                .collect();
+            conditions.push(format!("status IN ({})", list.join(", ")));
+        }
+        if !q.cases.is_empty() {
+            let list: Vec<String> = q
+                .cases
+                .iter()
+                .map(|c| param(c.to_string(), &mut params))
+                .collect();
+            conditions.push(format!("case_number IN ({})", list.join(", ")));
+        }
+        if let Some(service) = &q.service {
+            // The current decision is the newest of the inquiry's history.
+            let p = param(service.clone(), &mut params);
+            conditions.push(format!(
+                "id IN (SELECT d.inquiry_id FROM decisions d WHERE d.service_id = {p} \
+                 AND d.id = (SELECT MAX(e.id) FROM decisions e WHERE e.inquiry_id = d.inquiry_id))"
+            ));
+        }
+        // Stored as RFC 3339 in UTC, so text order is time order.
+        if let Some(from) = q.received_from {
+            let p = param(from.to_rfc3339(), &mut params);
+            conditions.push(format!("received_at >= {p}"));
+        }
+        if let Some(until) = q.received_until {
+            let p = param(until.to_rfc3339(), &mut params);
+            conditions.push(format!("received_at <= {p}"));
         }
         let filter = if conditions.is_empty() {
             String::new()

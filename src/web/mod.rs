@@ -14,6 +14,7 @@ mod health;
 pub(in crate::web) mod inquiries;
 mod jobs;
 mod models;
+pub mod open311;
 mod overload;
 pub mod pages;
 mod quarantine;
@@ -52,6 +53,7 @@ pub fn route_table(config: &Config) -> Vec<Route> {
         replies::routes(),
         pages::routes(),
         quarantine::routes(),
+        open311::routes(),
     ]
     .into_iter()
     .flatten()

@@ -12,7 +12,7 @@ use crate::{
     domain::{CaseNumber, Catalogue, case::InvalidCaseNumber},
     pipeline::Pipeline,
     store::{Store, StoredInquiry},
-    triage::{Evaluator, ModelAdmin},
+    triage::{Evaluator, ModelAdmin, Router},
 };
 
 #[derive(Clone)]
@@ -33,6 +33,8 @@ pub struct Ready {
     pub catalogue: Arc<Catalogue>,
     pub models: Arc<dyn ModelAdmin>,
     pub evaluator: Arc<dyn Evaluator>,
+    /// Routes a text without storing anything (Open311 suggestions).
+    pub router: Arc<Router>,
     /// The loaded model's id, for the readiness answer.
     pub model_id: String,
 }

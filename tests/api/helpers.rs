@@ -55,6 +55,7 @@ pub fn test_config(data: &std::path::Path) -> Config {
     // tests of their own.
     c.rate_limit.intake_per_minute = 1_000_000;
     c.rate_limit.status_per_minute = 1_000_000;
+    c.rate_limit.suggest_per_minute = 1_000_000;
     c.rate_limit.login_per_client = 1_000_000;
     c.rate_limit.login_per_account = 1_000_000;
     c

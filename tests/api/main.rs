@@ -25,6 +25,7 @@ mod mail;
 mod mail_bombs;
 mod mail_limits;
 mod mailservers;
+mod open311;
 mod pages;
 mod pg;
 mod places;

@@ -61,6 +61,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
 pub struct Limits {
     pub intake: Limiter<IpAddr>,
     pub status: Limiter<IpAddr>,
+    pub suggest: Limiter<IpAddr>,
     pub login_per_client: Limiter<IpAddr>,
     pub login_per_account: Limiter<String>,
 }
@@ -72,6 +73,7 @@ impl Limits {
         Self {
             intake: Limiter::new(c.intake_per_minute, minute),
             status: Limiter::new(c.status_per_minute, minute),
+            suggest: Limiter::new(c.suggest_per_minute, minute),
             login_per_client: Limiter::new(c.login_per_client, login),
             login_per_account: Limiter::new(c.login_per_account, login),
         }

@@ -78,6 +78,7 @@ pub(super) async fn list(
         status,
         before,
         limit: q.limit.unwrap_or(50).clamp(1, MAX_LISTED),
+        ..InquiryQuery::default()
     };
     let inquiries = state.store.inquiries(&query).await?;
     let items: Vec<InboxItem> = inquiries.iter().map(InboxItem::from).collect();

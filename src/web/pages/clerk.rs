@@ -168,6 +168,7 @@ async fn inbox(
         status: None,
         before: None,
         limit: WINDOW,
+        ..InquiryQuery::default()
     };
     let mut all = state.store.inquiries(&query).await?;
     let mut counts: BTreeMap<String, (String, usize)> = BTreeMap::new();

@@ -26,7 +26,11 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 
 /// Whether a path belongs to the pages rather than the JSON API.
 pub fn is_page(path: &str) -> bool {
-    !(path.starts_with("/api/") || path == "/healthz" || path == "/readyz")
+    // Open311 is a machine interface: a post carries its `api_key`, never a cookie.
+    !(path.starts_with("/api/")
+        || path.starts_with("/open311/")
+        || path == "/healthz"
+        || path == "/readyz")
 }
 
 pub async fn frame(State(state): State<AppState>, mut req: Request, next: Next) -> Response {

@@ -15,7 +15,7 @@
 //!   Content-Security-Policy without inline script or style, `nosniff`,
 //!   `Referrer-Policy: no-referrer`, `frame-ancestors 'none'`), the CSRF seed cookie, and
 //!   HTML pages for the errors the route trees answer (a `401` shows the sign-in form).
-//! - **CSRF**: every route outside `/api/` whose method is not GET/HEAD is guarded by
+//! - **CSRF**: every route outside `/api/` and `/open311/` whose method is not GET/HEAD is guarded by
 //!   [`frame::guard`] (added by the route table, see `Route::into_endpoint`): the form must
 //!   carry `<input type="hidden" name="csrf" value="{{ chrome.csrf }}">` (urlencoded or
 //!   multipart) and come from this origin, else `403`.
