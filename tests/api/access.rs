@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, spawn_app_with},
+    helpers::{TestApp, spawn_app_without_engine},
     store::raw,
 };
 
@@ -100,7 +100,7 @@ fn row(
 
 #[tokio::test]
 async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
-    let app = spawn_app_with(|c| c.pipeline.max_wait_ms = 120_000).await;
+    let app = spawn_app_without_engine().await;
     app.start_engine().await;
     let clerk_a = app.clerk("clerk-a", &["tiefbau"]).await;
     let clerk_b = app.clerk("clerk-b", &["abfallwirtschaft"]).await;
