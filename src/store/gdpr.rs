@@ -161,7 +161,7 @@ impl Store {
                     .await?
             ),
         );
-        for table in ["decisions", "jobs", "case_replies"] {
+        for table in ["decisions", "jobs", "case_replies", "attachments"] {
             let rows = self
                 .rows_for(&mut conn, table, "inquiry_id", &touched.ids)
                 .await?;
@@ -323,6 +323,11 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            // Photos and letters show the citizen and their place as much as the text does.
+            sqlx::query("DELETE FROM attachments WHERE inquiry_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             // A clerk's answer quotes and addresses the citizen as much as their text does.
             sqlx::query("UPDATE case_replies SET text = '[anonymised]' WHERE inquiry_id = $1")
                 .bind(id)

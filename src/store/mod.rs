@@ -5,6 +5,7 @@
 //! understand; each backend has its own migrations. An inquiry is committed together with
 //! its triage job before anything is acknowledged to the sender.
 
+pub mod attachments;
 pub mod audit;
 mod catalogue;
 pub mod gdpr;

@@ -8,6 +8,7 @@ mod admin;
 mod admission;
 mod audit;
 mod bombs;
+mod browser;
 mod case_store;
 mod catalogue;
 mod citizen;

@@ -396,3 +396,155 @@ async fn hostile_input_is_shown_as_text() {
     assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
     assert!(html.contains("&#60;img src=x onerror=alert(4)&#62;"));
 }
+
+/// Photos and PDFs come with the form (multipart): checked by their first bytes and size,
+/// listed on the case page and downloadable by staff who reach the case only — as a
+/// download, never inline — and erased with the case's sender.
+#[tokio::test]
+async fn uploads_are_checked_kept_with_the_case_and_shown_to_staff_only() {
+    use reqwest::multipart::{Form, Part};
+    let app = crate::helpers::spawn_app().await;
+    app.add_user(
+        "abfall",
+        anliegen::domain::Role::Clerk,
+        &["abfallwirtschaft"],
+    )
+    .await;
+    let citizen = browser();
+    let (_, html) = page(&citizen, &app, "/").await;
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+    let jpeg = [b"\xFF\xD8\xFF\xE0\0\x10JFIF".as_slice(), &[7u8; 4000]].concat();
+    let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+    let form = |csrf: &str, files: Vec<(&str, Vec<u8>)>| {
+        let mut form = Form::new()
+            .text("csrf", csrf.to_string())
+            .text(
+                "text",
+                "Die Straßenlaterne vor Hausnummer 7 ist seit Tagen kaputt",
+            )
+            .text("email", "erika@example.org")
+            .text("consent", "ja");
+        for (name, data) in files {
+            form = form.part("files", Part::bytes(data).file_name(name.to_string()));
+        }
+        form
+    };
+
+    // A script named like a photo, and one file too many: the form comes back, nothing kept.
+    for (files, says) in [
+        (
+            vec![("foto.jpg", b"<script>alert(1)</script>".to_vec())],
+            "nur Fotos",
+        ),
+        (
+            vec![
+                ("1.jpg", jpeg.clone()),
+                ("2.jpg", jpeg.clone()),
+                ("3.jpg", jpeg.clone()),
+                ("4.pdf", pdf.clone()),
+            ],
+            "höchstens 3",
+        ),
+    ] {
+        let r = citizen
+            .post(format!("{}/", app.base))
+            .multipart(form(&csrf_of(&html), files))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let back = r.text().await.unwrap();
+        assert!(
+            back.contains("id=\"files-error\"") && back.contains(says),
+            "{back}"
+        );
+        assert!(back.contains("Hausnummer 7"), "the text is kept");
+    }
+    let (_, listed) = app.get("/api/v1/inquiries").await;
+    assert_eq!(listed["inquiries"], serde_json::json!([]), "nothing stored");
+
+    let r = citizen
+        .post(format!("{}/", app.base))
+        .multipart(form(
+            &csrf_of(&html),
+            vec![
+                ("C:\\Bilder\\Laterne.jpg", jpeg.clone()),
+                ("Brief.pdf", pdf.clone()),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status_path = location(&r);
+    let case = &status_path["/status/".len().."/status/".len() + 11];
+    let (_, status_html) = page(&citizen, &app, &status_path).await;
+    assert!(
+        !status_html.contains("Laterne.jpg"),
+        "not on the citizen's page"
+    );
+
+    let (status, case_html) = page(&app.client, &app, &format!("/app/faelle/{case}")).await;
+    assert_eq!(status, 200);
+    assert!(case_html.contains("Laterne.jpg") && case_html.contains("Brief.pdf"));
+    let link = |n: usize| {
+        let at = case_html
+            .match_indices(&format!("/app/faelle/{case}/anhaenge/"))
+            .nth(n)
+            .unwrap()
+            .0;
+        case_html[at..at + case_html[at..].find('"').unwrap()].to_string()
+    };
+    let r = app
+        .client
+        .get(format!("{}{}", app.base, link(0)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(disposition.contains("UTF-8''Laterne.jpg"), "{disposition}");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), jpeg.as_slice());
+
+    // Not for citizens, nor for a clerk of another department.
+    let r = app
+        .anonymous
+        .get(format!("{}{}", app.base, link(1)))
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(r.status().as_u16(), 303 | 401), "{}", r.status());
+    let abfall = signed_in(&app, "abfall").await;
+    let (status, _) = page(&abfall, &app, &link(1)).await;
+    assert_eq!(status, 404);
+
+    // Erased with the sender.
+    let inquiry = app
+        .state
+        .store
+        .inquiry(&case.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.state.store.attachments(inquiry.id).await.unwrap().len(),
+        2
+    );
+    app.state
+        .store
+        .erase_subject("erika@example.org")
+        .await
+        .unwrap();
+    assert!(
+        app.state
+            .store
+            .attachments(inquiry.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use super::chrome::{Chrome, Lang, render};
 use crate::{
     domain::{Decision, EvidenceKind, InquiryStatus, InquiryText, inquiry::InvalidText},
+    reply::{case as reply_case, grounding::FIELDS},
     store::{AuditEntry, CaseReply, InquiryQuery, StoredInquiry},
     triage::review::{Review, ReviewAction},
     web::{
@@ -37,6 +38,7 @@ pub fn routes() -> Vec<Route> {
         Route::staff(Method::POST, "/app/faelle/{case}/annehmen", accept),
         Route::staff(Method::POST, "/app/faelle/{case}/umleiten", reroute),
         Route::staff(Method::POST, "/app/faelle/{case}/antwort", answer),
+        Route::staff(Method::GET, "/app/faelle/{case}/anhaenge/{id}", attachment),
     ]
 }
 
@@ -278,12 +280,48 @@ struct CasePage {
     evidence: Vec<EvidenceLine>,
     services: Vec<ServiceOption>,
     replies: Vec<CaseReply>,
+    attachments: Vec<AttachmentLine>,
     history: Vec<AuditEntry>,
     /// What the last action did.
     done: Option<String>,
     reply_error: Option<&'static str>,
-    /// The reply text, kept when it has to be corrected; later the suggested draft.
+    /// The reply text: the suggested draft, or the clerk's text kept to be corrected.
     draft: String,
+    /// Whether `draft` is the suggestion (not yet the clerk's own text).
+    drafted: bool,
+    /// The draft's facts with their catalogue source, and the facts the catalogue lacks.
+    facts: Vec<FactLine>,
+    gaps: Vec<String>,
+    draft_note: Option<String>,
+    /// What the checker found in the clerk's text: spans neither the catalogue nor the
+    /// case supports.
+    flags: Vec<FlagLine>,
+}
+
+struct AttachmentLine {
+    id: i64,
+    name: String,
+    kind: &'static str,
+    size: String,
+}
+
+struct FactLine {
+    label: &'static str,
+    value: String,
+    source: String,
+}
+
+struct FlagLine {
+    span: String,
+    message: String,
+}
+
+/// The reply form as the clerk left it: their text, and what is wrong with it.
+#[derive(Default)]
+struct ReplyInput {
+    text: String,
+    error: Option<&'static str>,
+    flags: Vec<FlagLine>,
 }
 
 struct DecisionView {
@@ -325,7 +363,7 @@ async fn case_page(
         _ => None,
     }
     .map(str::to_string);
-    let page = case_view(&state, chrome, inquiry, done, None, String::new()).await?;
+    let page = case_view(&state, chrome, inquiry, done, ReplyInput::default()).await?;
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -334,8 +372,7 @@ async fn case_view(
     chrome: Chrome,
     inquiry: StoredInquiry,
     done: Option<String>,
-    reply_error: Option<&'static str>,
-    draft: String,
+    input: ReplyInput,
 ) -> Result<CasePage, ApiError> {
     let lang = chrome.lang;
     let d: Option<&Decision> = inquiry.decision.as_ref();
@@ -392,7 +429,54 @@ async fn case_view(
         s.sort_by(|a, b| a.label.cmp(&b.label));
         s
     });
+    let suggested = match (d, &catalogue) {
+        (Some(d), Some(c)) => reply_case::draft_for(&state.store, c, &inquiry, d).await?,
+        _ => None,
+    };
+    let drafted = input.text.is_empty() && suggested.is_some();
+    let label = |field: &str| {
+        FIELDS
+            .iter()
+            .find(|(f, ..)| *f == field)
+            .map_or("", |(_, de, en)| lang.pick(de, en))
+    };
+    let (facts, gaps, draft_note) = suggested.as_ref().map_or_else(
+        || (Vec::new(), Vec::new(), None),
+        |s| {
+            let facts = s
+                .facts
+                .iter()
+                .map(|f| FactLine {
+                    label: label(f.field),
+                    value: f.value.clone(),
+                    source: f.source.clone(),
+                })
+                .collect();
+            let gaps = s.gaps.iter().map(|g| label(g.field).to_string()).collect();
+            (facts, gaps, s.note.clone())
+        },
+    );
+    let draft = match suggested {
+        Some(s) if drafted => s.text,
+        _ => input.text,
+    };
     let replies = state.store.case_replies(inquiry.id).await?;
+    let attachments = state
+        .store
+        .attachments(inquiry.id)
+        .await?
+        .into_iter()
+        .map(|a| AttachmentLine {
+            kind: if a.content_type == "application/pdf" {
+                "PDF"
+            } else {
+                lang.pick("Foto", "photo")
+            },
+            size: size_words(a.size),
+            id: a.id,
+            name: a.name,
+        })
+        .collect();
     let history = state
         .store
         .audit_entries_for(&[inquiry.case_number.to_string()])
@@ -416,10 +500,16 @@ async fn case_view(
         evidence,
         services,
         replies,
+        attachments,
         history,
         done,
-        reply_error,
+        reply_error: input.error,
         draft,
+        drafted,
+        facts,
+        gaps,
+        draft_note,
+        flags: input.flags,
         chrome,
     })
 }
@@ -479,8 +569,13 @@ async fn reroute(
 struct Answer {
     #[serde(default)]
     text: String,
+    /// Present when the clerk confirms spans the checker flagged.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
+/// Sends the clerk's answer. The checker runs over it first: spans that neither the
+/// catalogue nor the case supports come back marked, and go out only once confirmed.
 async fn answer(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -502,10 +597,115 @@ async fn answer(
                     lang.pick("Die Antwort ist zu lang.", "The answer is too long.")
                 }
             };
-            let page = case_view(&state, chrome, inquiry, None, Some(error), form.text).await?;
+            let input = ReplyInput {
+                text: form.text,
+                error: Some(error),
+                flags: Vec::new(),
+            };
+            let page = case_view(&state, chrome, inquiry, None, input).await?;
             return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
-    reply::send(&state, &caller, &inquiry, text.as_str()).await?;
+    let draft = match (&inquiry.decision, state.ready()) {
+        (Some(d), Ok(ready)) => {
+            reply_case::draft_for(&state.store, &ready.catalogue, &inquiry, d).await?
+        }
+        _ => None,
+    };
+    let flags = reply_case::check_reply(
+        &inquiry,
+        inquiry.decision.as_ref(),
+        draft.as_ref(),
+        text.as_str(),
+    )
+    .map(|c| c.flags)
+    .unwrap_or_default();
+    if !flags.is_empty() && form.confirm.is_none() {
+        let input = ReplyInput {
+            text: form.text,
+            error: Some(lang.pick(
+                "Die Antwort enthält Angaben, die weder im Katalog noch im Fall stehen. Bitte prüfen Sie die markierten Stellen und bestätigen Sie sie, oder ändern Sie den Text.",
+                "The answer contains details found neither in the catalogue nor in the case. Please check the marked spans and confirm them, or change the text.",
+            )),
+            flags: flags
+                .iter()
+                .map(|f| FlagLine {
+                    span: f.text.clone(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+        };
+        let page = case_view(&state, chrome, inquiry, None, input).await?;
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    reply::send(
+        &state,
+        &caller,
+        &inquiry,
+        draft.as_ref(),
+        text.as_str(),
+        flags.len(),
+    )
+    .await?;
     Ok(Redirect::to(&format!("/app/faelle/{case}?erledigt=beantwortet#antwort")).into_response())
+}
+
+/// A file size as people read it: "820 KB", "3,4 MB".
+fn size_words(bytes: i64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    let b = bytes as f64;
+    if b < MB {
+        format!("{} KB", (b / 1024.0).ceil() as i64)
+    } else {
+        format!("{:.1} MB", b / MB).replace('.', ",")
+    }
+}
+
+/// One attachment of a case the clerk reaches, as a download (never shown inline, so a
+/// file cannot act in the page's origin).
+async fn attachment(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((case, id)): ApiPath<(String, i64)>,
+) -> Result<Response, ApiError> {
+    let (_, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let Some((info, data)) = state.store.attachment(inquiry.id, id).await? else {
+        return Err(ApiError::NotFound("no such attachment".into()));
+    };
+    let encoded: String = info
+        .name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"anhang-{id}\"; filename*=UTF-8''{encoded}");
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_str(&info.content_type).unwrap_or(
+                    axum::http::HeaderValue::from_static("application/octet-stream"),
+                ),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                axum::http::HeaderValue::from_str(&disposition)
+                    .unwrap_or(axum::http::HeaderValue::from_static("attachment")),
+            ),
+        ],
+        data,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_read_as_people_say_them() {
+        assert_eq!(super::size_words(1), "1 KB");
+        assert_eq!(super::size_words(820 * 1024), "820 KB");
+        assert_eq!(super::size_words(3_565_158), "3,4 MB");
+    }
 }

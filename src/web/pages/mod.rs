@@ -48,14 +48,11 @@ pub use chrome::{Chrome, Lang, render};
 
 use super::routes::Route;
 
-/// The largest page form: the citizen's text and three uploads.
-pub const MAX_FORM_BYTES: usize = 16 * 1024 * 1024;
-
-pub fn routes() -> Vec<Route> {
+pub fn routes(config: &crate::config::Config) -> Vec<Route> {
     [
         assets::routes(),
         login::routes(),
-        citizen::routes(),
+        citizen::routes(config),
         clerk::routes(),
     ]
     .into_iter()
