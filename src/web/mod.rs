@@ -51,7 +51,7 @@ pub fn route_table(config: &Config) -> Vec<Route> {
         users::routes(),
         tokens::routes(),
         replies::routes(),
-        pages::routes(),
+        pages::routes(config.server.max_upload_bytes),
         quarantine::routes(),
         open311::routes(),
     ]

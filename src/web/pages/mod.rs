@@ -35,6 +35,9 @@
 //!
 //! Errors in handlers are `ApiError`s like in the API; the frame shows them as pages.
 
+pub mod admin;
+pub mod admin_models;
+pub mod admin_ops;
 pub mod assets;
 pub mod chrome;
 pub mod citizen;
@@ -43,6 +46,8 @@ pub mod csrf;
 pub mod errors;
 pub mod frame;
 pub mod login;
+pub mod quality;
+pub mod quality_svg;
 
 pub use chrome::{Chrome, Lang, render};
 
@@ -51,12 +56,16 @@ use super::routes::Route;
 /// The largest page form: the citizen's text and three uploads.
 pub const MAX_FORM_BYTES: usize = 16 * 1024 * 1024;
 
-pub fn routes() -> Vec<Route> {
+pub fn routes(upload_limit: usize) -> Vec<Route> {
     [
         assets::routes(),
+        admin::routes(upload_limit),
+        admin_models::routes(),
+        admin_ops::routes(),
         login::routes(),
         citizen::routes(),
         clerk::routes(),
+        quality::routes(),
     ]
     .into_iter()
     .flatten()
