@@ -157,7 +157,7 @@ impl Store {
             .await?;
         Ok(id.map_or_else(Touched::default, |id| Touched {
             ids: vec![id],
-            cases: vec![case.clone()],
+            cases: vec![*case],
         }))
     }
 

@@ -110,6 +110,13 @@ fn figures(v: &ModelVersion) -> Figures {
     serde_json::from_value(v.metrics.clone()).unwrap_or_default()
 }
 
+/// How a figure of a cross-validation report is shown.
+type Figure = dyn Fn(&Report) -> String;
+
+fn pct(x: f32) -> String {
+    percent(f64::from(x))
+}
+
 fn two_places(x: f32) -> String {
     format!("{x:.2}")
 }
@@ -121,7 +128,6 @@ fn compare(lang: super::Lang, a: &ModelVersion, b: &ModelVersion) -> Comparison 
             .as_ref()
             .map_or_else(|| "–".to_string(), get)
     };
-    let pct = |x: f32| percent(f64::from(x));
     let mut rows = vec![
         CompareRow {
             label: lang.pick("Angelegt", "Created").into(),
@@ -149,7 +155,7 @@ fn compare(lang: super::Lang, a: &ModelVersion, b: &ModelVersion) -> Comparison 
                 .into(),
         },
     ];
-    let metric_rows: [(&str, &str, &dyn Fn(&Report) -> String); 7] = [
+    let metric_rows: [(&str, &str, &Figure); 7] = [
         ("Trefferquote", "Accuracy", &|r| pct(r.accuracy)),
         ("Makro-F1", "Macro F1", &|r| two_places(r.macro_f1)),
         ("Unter den ersten drei", "Top-3 accuracy", &|r| {
@@ -183,7 +189,7 @@ fn compare(lang: super::Lang, a: &ModelVersion, b: &ModelVersion) -> Comparison 
     }
     let threshold = |f: &Figures| {
         f.auto_threshold
-            .map_or_else(|| lang.pick("keine", "none").to_string(), |t| pct(t))
+            .map_or_else(|| lang.pick("keine", "none").to_string(), pct)
     };
     rows.push(CompareRow {
         label: lang

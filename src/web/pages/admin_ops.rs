@@ -172,7 +172,7 @@ async fn scope_of(state: &AppState, case: &str) -> Result<Option<(CaseNumber, Sc
         None => vec![number.to_string()],
     };
     Ok(Some((
-        number.clone(),
+        number,
         Scope {
             case: number.to_string(),
             sender,
