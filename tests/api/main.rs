@@ -5,6 +5,7 @@
 mod access;
 mod accounts;
 mod admin;
+mod admin_pages;
 mod admission;
 mod audit;
 mod bombs;

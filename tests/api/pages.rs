@@ -6,7 +6,7 @@ use reqwest::{Client, StatusCode, redirect::Policy};
 use crate::helpers::{PASSWORD, TestApp, spawn_app_without_engine};
 
 /// A browser-like client: keeps cookies, does not follow redirects.
-fn browser() -> Client {
+pub fn browser() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
@@ -23,7 +23,7 @@ pub fn csrf_of(html: &str) -> String {
     rest[..rest.find('"').unwrap()].to_string()
 }
 
-async fn page(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+pub async fn page(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
     let r = client
         .get(format!("{}{path}", app.base))
         .send()
@@ -228,13 +228,13 @@ async fn the_language_switch_remembers_english() {
 }
 
 /// The path of a `303` answer.
-fn location(r: &reqwest::Response) -> String {
+pub fn location(r: &reqwest::Response) -> String {
     assert_eq!(r.status(), 303, "a redirect");
     r.headers()["location"].to_str().unwrap().to_string()
 }
 
 /// A browser signed in through the login form.
-async fn signed_in(app: &TestApp, name: &str) -> Client {
+pub async fn signed_in(app: &TestApp, name: &str) -> Client {
     let client = browser();
     let (_, html) = page(&client, app, "/login").await;
     let r = client
@@ -547,4 +547,140 @@ async fn uploads_are_checked_kept_with_the_case_and_shown_to_staff_only() {
             .unwrap()
             .is_empty()
     );
+}
+
+/// A clerk's case actions beyond routing: spam, merge (only into a case they reach), close;
+/// each changes the status, leaves the inbox and appears in the case's history.
+#[tokio::test]
+async fn spam_merge_and_close_end_cases_and_show_in_the_history() {
+    use crate::access::{case_with, decision};
+    use anliegen::domain::InquiryStatus;
+
+    let app = spawn_app_without_engine().await;
+    app.add_user("tief", anliegen::domain::Role::Clerk, &["tiefbau"])
+        .await;
+    let lamp = || decision("strassenbeleuchtung-defekt", "tiefbau", &[]);
+    let spam = case_with(&app, Some(lamp())).await;
+    let duplicate = case_with(&app, Some(lamp())).await;
+    let kept = case_with(&app, Some(lamp())).await;
+    let elsewhere = case_with(
+        &app,
+        Some(decision(
+            "illegale-muellablagerung",
+            "abfallwirtschaft",
+            &[],
+        )),
+    )
+    .await;
+    let status = |case: String| {
+        let store = app.state.store.clone();
+        async move {
+            store
+                .inquiry(&case.parse().unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+        }
+    };
+    let tief = signed_in(&app, "tief").await;
+    let act = |case: &str, action: &str, fields: Vec<(&'static str, String)>| {
+        let (client, base) = (tief.clone(), app.base.clone());
+        let (case, action) = (case.to_string(), action.to_string());
+        async move {
+            let (_, html) = {
+                let r = client
+                    .get(format!("{base}/app/faelle/{case}"))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            };
+            let mut form = vec![("csrf", csrf_of(&html))];
+            form.extend(fields);
+            client
+                .post(format!("{base}/app/faelle/{case}/{action}"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    let (_, html) = page(&tief, &app, &format!("/app/faelle/{spam}")).await;
+    assert!(html.contains("data-shortcut=\"a\"") && html.contains("Tastenkürzel"));
+    let r = act(&spam, "spam", vec![("art", "spam".into())]).await;
+    assert_eq!(location(&r), format!("/app/faelle/{spam}?erledigt=spam"));
+    assert_eq!(status(spam.clone()).await, InquiryStatus::Spam);
+    let (_, html) = page(&tief, &app, &location(&r)).await;
+    assert!(html.contains("als Spam markiert"), "history: {html}");
+    let (_, inbox) = page(&tief, &app, "/app").await;
+    assert!(!inbox.contains(&spam) && inbox.contains(&kept), "{inbox}");
+    let (_, inbox) = page(&tief, &app, "/app?status=spam").await;
+    assert!(inbox.contains(&spam), "ended cases on request");
+
+    // Another department's case is out of reach: the same answer as an unknown one.
+    for target in [elsewhere.clone(), "2099-999999".to_string()] {
+        let r = act(&duplicate, "zusammenfuehren", vec![("ziel", target)]).await;
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("Diesen Fall gibt es nicht in Ihren Abteilungen"),
+            "{html}"
+        );
+    }
+    let r = act(
+        &duplicate,
+        "zusammenfuehren",
+        vec![("ziel", "<script>alert(1)</script>\" onmouseover=\"x".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)") && !html.contains("\" onmouseover=\"x"));
+    assert!(html.contains("aria-invalid=\"true\""));
+    assert_eq!(status(duplicate.clone()).await, InquiryStatus::Routed);
+
+    let r = act(&duplicate, "zusammenfuehren", vec![("ziel", kept.clone())]).await;
+    assert_eq!(
+        location(&r),
+        format!("/app/faelle/{duplicate}?erledigt=zusammengefuehrt")
+    );
+    assert_eq!(status(duplicate.clone()).await, InquiryStatus::Merged);
+    let (_, html) = page(&tief, &app, &format!("/app/faelle/{duplicate}")).await;
+    assert!(
+        html.contains(&format!("href=\"/app/faelle/{kept}\"")),
+        "{html}"
+    );
+    let (_, html) = page(&tief, &app, &format!("/app/faelle/{kept}")).await;
+    assert!(
+        html.contains(&format!("href=\"/app/faelle/{duplicate}\"")),
+        "{html}"
+    );
+
+    let r = act(
+        &kept,
+        "schliessen",
+        vec![("grund", "\" onmouseover=\"alert(1)".into())],
+    )
+    .await;
+    assert_eq!(
+        location(&r),
+        format!("/app/faelle/{kept}?erledigt=geschlossen")
+    );
+    assert_eq!(status(kept.clone()).await, InquiryStatus::Closed);
+    let (_, html) = page(&tief, &app, &format!("/app/faelle/{kept}")).await;
+    assert!(html.contains("abgeschlossen"));
+    let db = crate::store::raw(&app.state.config.database.url).await;
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'case.%' ORDER BY seq")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions,
+        vec!["case.spam", "case.merge", "case.merged_from", "case.close"]
+    );
+    // The other department's case was never touched.
+    assert_eq!(status(elsewhere).await, InquiryStatus::Routed);
 }

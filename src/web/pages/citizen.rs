@@ -356,7 +356,10 @@ async fn case_status(
         Stage::Answered
     } else if matches!(
         inquiry.status,
-        InquiryStatus::Routed | InquiryStatus::Review
+        InquiryStatus::Routed
+            | InquiryStatus::Review
+            | InquiryStatus::Merged
+            | InquiryStatus::Closed
     ) {
         Stage::WithDepartment
     } else {

@@ -18,9 +18,11 @@ use serde::Deserialize;
 
 use super::chrome::{Chrome, Lang, render};
 use crate::{
-    domain::{Decision, EvidenceKind, InquiryStatus, InquiryText, inquiry::InvalidText},
+    domain::{
+        CaseNumber, Decision, EvidenceKind, InquiryStatus, InquiryText, inquiry::InvalidText,
+    },
     reply::{case as reply_case, grounding::FIELDS},
-    store::{AuditEntry, CaseReply, InquiryQuery, StoredInquiry},
+    store::{AuditEntry, CaseReply, Ending, InquiryQuery, StoredInquiry},
     triage::review::{Review, ReviewAction},
     web::{
         ApiError, AppState,
@@ -39,6 +41,9 @@ pub fn routes() -> Vec<Route> {
         Route::staff(Method::POST, "/app/faelle/{case}/umleiten", reroute),
         Route::staff(Method::POST, "/app/faelle/{case}/antwort", answer),
         Route::staff(Method::GET, "/app/faelle/{case}/anhaenge/{id}", attachment),
+        Route::staff(Method::POST, "/app/faelle/{case}/spam", spam),
+        Route::staff(Method::POST, "/app/faelle/{case}/zusammenfuehren", merge),
+        Route::staff(Method::POST, "/app/faelle/{case}/schliessen", close),
     ]
 }
 
@@ -64,7 +69,41 @@ fn status_words(lang: Lang, status: InquiryStatus) -> &'static str {
         InquiryStatus::Routed => lang.pick("zugeordnet", "routed"),
         InquiryStatus::Review => lang.pick("zu prüfen", "to review"),
         InquiryStatus::Failed => lang.pick("fehlgeschlagen", "failed"),
+        InquiryStatus::Spam => lang.pick("Spam", "spam"),
+        InquiryStatus::NotInquiry => lang.pick("kein Anliegen", "not an inquiry"),
+        InquiryStatus::Merged => lang.pick("zusammengeführt", "merged"),
+        InquiryStatus::Closed => lang.pick("abgeschlossen", "closed"),
     }
+}
+
+/// An audit action of a case's history in words; unknown ones as they are.
+fn action_words(lang: Lang, action: &str) -> String {
+    match action {
+        "review.accept" => lang.pick("Zuordnung angenommen", "routing accepted"),
+        "review.reroute" => lang.pick("umgeleitet", "re-routed"),
+        "case.spam" => lang.pick("als Spam markiert", "marked as spam"),
+        "case.not_inquiry" => lang.pick("als kein Anliegen markiert", "marked as not an inquiry"),
+        "case.merge" => lang.pick(
+            "in einen anderen Fall zusammengeführt",
+            "merged into another case",
+        ),
+        "case.merged_from" => lang.pick(
+            "ein anderer Fall wurde hierher zusammengeführt",
+            "another case was merged into this one",
+        ),
+        "case.close" => lang.pick("abgeschlossen", "closed"),
+        other => other,
+    }
+    .to_string()
+}
+
+/// A history entry as the case page shows it.
+struct HistoryLine {
+    at: String,
+    action: String,
+    actor: String,
+    /// The other case of a merge.
+    other_case: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -136,6 +175,10 @@ fn risk_order(a: &StoredInquiry, b: &StoredInquiry) -> std::cmp::Ordering {
         InquiryStatus::Failed => 1,
         InquiryStatus::Received => 2,
         InquiryStatus::Routed => 3,
+        InquiryStatus::Spam
+        | InquiryStatus::NotInquiry
+        | InquiryStatus::Merged
+        | InquiryStatus::Closed => 4,
     };
     let conf = |i: &StoredInquiry| i.decision.as_ref().map_or(0.0, |d| d.confidence);
     rank(a)
@@ -174,7 +217,7 @@ async fn inbox(
     };
     let mut all = state.store.inquiries(&query).await?;
     let mut counts: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    for i in &all {
+    for i in all.iter().filter(|i| !i.status.is_ended()) {
         if let Some(d) = &i.decision {
             counts
                 .entry(d.department.id.clone())
@@ -185,9 +228,13 @@ async fn inbox(
     let needle = filter.suche.trim().to_lowercase();
     all.retain(|i| {
         let d = i.decision.as_ref();
-        (filter.status.is_empty() || i.status.as_str() == filter.status)
-            && (filter.abteilung.is_empty()
-                || d.is_some_and(|d| d.department.id == filter.abteilung))
+        // Ended cases await nothing: only shown when asked for by their status.
+        (if filter.status.is_empty() {
+            !i.status.is_ended()
+        } else {
+            i.status.as_str() == filter.status
+        }) && (filter.abteilung.is_empty()
+            || d.is_some_and(|d| d.department.id == filter.abteilung))
             && (filter.kanal.is_empty() || i.channel.as_str() == filter.kanal)
             && (needle.is_empty()
                 || i.case_number.to_string().contains(&needle)
@@ -251,6 +298,8 @@ struct CandidateLine {
     department: String,
     score: String,
     current: bool,
+    /// The first candidate other than the current service: the `u` shortcut's target.
+    first: bool,
 }
 
 struct EvidenceLine {
@@ -281,10 +330,15 @@ struct CasePage {
     services: Vec<ServiceOption>,
     replies: Vec<CaseReply>,
     attachments: Vec<AttachmentLine>,
-    history: Vec<AuditEntry>,
+    history: Vec<HistoryLine>,
+    /// The clerk ended the case (spam, not an inquiry, merged, closed).
+    ended: bool,
     /// What the last action did.
     done: Option<String>,
     reply_error: Option<&'static str>,
+    /// Why the merge was refused, and the case number typed.
+    merge_error: Option<&'static str>,
+    merge_target: String,
     /// The reply text: the suggested draft, or the clerk's text kept to be corrected.
     draft: String,
     /// Whether `draft` is the suggestion (not yet the clerk's own text).
@@ -360,6 +414,22 @@ async fn case_page(
             "Antwort gesendet. Die Bürgerin oder der Bürger sieht sie auf der Statusseite.",
             "Answer sent. The citizen sees it on the status page.",
         )),
+        "spam" => Some(chrome.lang.pick(
+            "Als Spam markiert; der Fall ist aus der Arbeitsliste genommen.",
+            "Marked as spam; the case left the inbox.",
+        )),
+        "kein-anliegen" => Some(chrome.lang.pick(
+            "Als kein Anliegen markiert; der Fall ist aus der Arbeitsliste genommen.",
+            "Marked as not an inquiry; the case left the inbox.",
+        )),
+        "zusammengefuehrt" => Some(chrome.lang.pick(
+            "Zusammengeführt; bearbeitet wird im anderen Fall.",
+            "Merged; the other case is where the work goes on.",
+        )),
+        "geschlossen" => Some(chrome.lang.pick(
+            "Abgeschlossen; der Fall ist aus der Arbeitsliste genommen.",
+            "Closed; the case left the inbox.",
+        )),
         _ => None,
     }
     .map(str::to_string);
@@ -398,9 +468,14 @@ async fn case_view(
                 department: department_name(&c.department_id),
                 score: format!("{} %", (c.score * 100.0).round() as i64),
                 current: c.service_id == d.service.id,
+                first: false,
             })
             .collect()
     });
+    let mut candidates: Vec<CandidateLine> = candidates;
+    if let Some(c) = candidates.iter_mut().find(|c| !c.current) {
+        c.first = true;
+    }
     let evidence = d.map_or_else(Vec::new, |d| {
         d.evidence
             .iter()
@@ -480,7 +555,22 @@ async fn case_view(
     let history = state
         .store
         .audit_entries_for(&[inquiry.case_number.to_string()])
-        .await?;
+        .await?
+        .into_iter()
+        .map(|h: AuditEntry| HistoryLine {
+            at: h.at.clone(),
+            action: action_words(lang, &h.action),
+            actor: h.actor.clone(),
+            other_case: h.details["into"]
+                .as_str()
+                .or_else(|| {
+                    h.details["from"]
+                        .as_str()
+                        .filter(|_| h.action == "case.merged_from")
+                })
+                .map(str::to_string),
+        })
+        .collect();
     Ok(CasePage {
         case_number: inquiry.case_number.to_string(),
         received: inquiry.received_at.format("%d.%m.%Y %H:%M").to_string(),
@@ -502,8 +592,11 @@ async fn case_view(
         replies,
         attachments,
         history,
+        ended: inquiry.status.is_ended(),
         done,
         reply_error: input.error,
+        merge_error: None,
+        merge_target: String::new(),
         draft,
         drafted,
         facts,
@@ -648,6 +741,115 @@ async fn answer(
     )
     .await?;
     Ok(Redirect::to(&format!("/app/faelle/{case}?erledigt=beantwortet#antwort")).into_response())
+}
+
+#[derive(Deserialize)]
+struct SpamForm {
+    /// `spam` or `kein-anliegen`.
+    #[serde(default)]
+    art: String,
+}
+
+async fn spam(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(case): ApiPath<String>,
+    Form(form): Form<SpamForm>,
+) -> Result<Response, ApiError> {
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let (ending, done) = match form.art.as_str() {
+        "kein-anliegen" => (Ending::NotInquiry, "kein-anliegen"),
+        _ => (Ending::Spam, "spam"),
+    };
+    state
+        .store
+        .end_case(&inquiry, &ending, &caller.actor)
+        .await?;
+    Ok(Redirect::to(&format!("/app/faelle/{case}?erledigt={done}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct MergeForm {
+    #[serde(default)]
+    ziel: String,
+}
+
+/// Merges the case into another the clerk reaches; an unknown case and one outside the
+/// clerk's departments get the same answer, so case numbers cannot be probed.
+async fn merge(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    chrome: Chrome,
+    ApiPath(case): ApiPath<String>,
+    Form(form): Form<MergeForm>,
+) -> Result<Response, ApiError> {
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let lang = chrome.lang;
+    let wanted = form.ziel.trim();
+    let target = match wanted.parse::<CaseNumber>() {
+        Ok(n) if n == case => Err(lang.pick(
+            "Ein Fall kann nicht in sich selbst zusammengeführt werden.",
+            "A case cannot be merged into itself.",
+        )),
+        Ok(_) => match state.inquiry_for(&caller, wanted).await {
+            Ok((_, t)) if t.status == InquiryStatus::Merged => Err(lang.pick(
+                "Dieser Fall ist selbst schon zusammengeführt; nehmen Sie den Fall, in den er ging.",
+                "That case is merged itself; take the case it went into.",
+            )),
+            Ok((n, _)) => Ok(n),
+            Err(ApiError::NotFound(_)) => Err(lang.pick(
+                "Diesen Fall gibt es nicht in Ihren Abteilungen. Bitte prüfen Sie die Fallnummer.",
+                "There is no such case in your departments. Please check the case number.",
+            )),
+            Err(e) => return Err(e),
+        },
+        Err(_) => Err(lang.pick(
+            "Bitte geben Sie eine Fallnummer wie 2026-000123 an.",
+            "Please enter a case number such as 2026-000123.",
+        )),
+    };
+    match target {
+        Ok(into) => {
+            state
+                .store
+                .end_case(&inquiry, &Ending::Merged { into }, &caller.actor)
+                .await?;
+            Ok(
+                Redirect::to(&format!("/app/faelle/{case}?erledigt=zusammengefuehrt"))
+                    .into_response(),
+            )
+        }
+        Err(message) => {
+            let mut page = case_view(&state, chrome, inquiry, None, ReplyInput::default()).await?;
+            page.merge_error = Some(message);
+            page.merge_target = wanted.chars().take(40).collect();
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CloseForm {
+    #[serde(default)]
+    grund: String,
+}
+
+async fn close(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(case): ApiPath<String>,
+    Form(form): Form<CloseForm>,
+) -> Result<Response, ApiError> {
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let reason: String = form.grund.trim().chars().take(500).collect();
+    let ending = Ending::Closed {
+        reason: Some(reason).filter(|r| !r.is_empty()),
+    };
+    state
+        .store
+        .end_case(&inquiry, &ending, &caller.actor)
+        .await?;
+    Ok(Redirect::to(&format!("/app/faelle/{case}?erledigt=geschlossen")).into_response())
 }
 
 /// A file size as people read it: "820 KB", "3,4 MB".

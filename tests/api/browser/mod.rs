@@ -239,7 +239,7 @@ async fn a_clerk_re_routes_by_keyboard_alone() {
     b.sign_in(&app, "tief").await;
     b.goto(&app, &format!("/app/faelle/{case}")).await;
 
-    press(&b, &['u']).await;
+    press(&b, &['l']).await;
     let focused = b.eval("return document.activeElement.id").await;
     assert_eq!(focused, "service", "the shortcut focuses the service list");
     // Typing on a focused list selects the first option starting with the letters.
