@@ -53,10 +53,10 @@ impl InquiryStatus {
         }
     }
 
+    pub const ALL: [Self; 4] = [Self::Received, Self::Routed, Self::Review, Self::Failed];
+
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Received, Self::Routed, Self::Review, Self::Failed]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 
