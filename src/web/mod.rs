@@ -16,6 +16,7 @@ mod jobs;
 pub mod metrics;
 mod models;
 pub mod open311;
+pub mod openapi;
 mod overload;
 pub mod pages;
 mod quarantine;
@@ -56,6 +57,7 @@ pub fn route_table(config: &Config) -> Vec<Route> {
         quarantine::routes(),
         open311::routes(),
         metrics::routes(),
+        openapi::routes(),
     ]
     .into_iter()
     .flatten()

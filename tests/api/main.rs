@@ -27,6 +27,7 @@ mod mail_limits;
 mod mailservers;
 mod metrics;
 mod open311;
+mod openapi;
 mod pages;
 mod pg;
 mod places;
