@@ -16,7 +16,9 @@ use figment::{
 use serde::Deserialize;
 
 pub use access::{AuthConfig, GroupGrant, ProxyNet, RateLimitConfig};
-pub use interfaces::Open311Config;
+pub use interfaces::{
+    MetricsConfig, Open311Config, WEBHOOK_EVENTS, WebhookKind, WebhookSubscription, WebhooksConfig,
+};
 
 const DEFAULTS: &str = include_str!("../config/anliegen.toml");
 const ENV_PREFIX: &str = "ANLIEGEN__";
@@ -56,6 +58,10 @@ pub struct Config {
     #[serde(default)]
     pub pages: PagesConfig,
     pub open311: Open311Config,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
 }
 
 /// Suggested replies (README, "Suggested replies").
@@ -461,7 +467,7 @@ impl SmtpConfig {
 
 /// A password from an environment variable or the first line of a file, never from the
 /// config file itself; `what` names the connection in errors.
-fn read_password(
+pub(crate) fn read_password(
     env: &Option<String>,
     file: &Option<PathBuf>,
     what: &str,
@@ -607,6 +613,20 @@ impl Config {
 
     /// Rules across keys that types alone cannot express.
     fn validate(&self) -> Result<(), ConfigError> {
+        let hooks = &self.webhooks.subscriptions;
+        let problem = hooks.iter().find_map(|s| s.problem()).or_else(|| {
+            hooks
+                .iter()
+                .enumerate()
+                .find(|(i, s)| hooks[..*i].iter().any(|t| t.name == s.name))
+                .map(|(_, s)| format!("webhook subscription '{}' is named twice", s.name))
+        });
+        if let Some(message) = problem {
+            return Err(ConfigError::Parse {
+                origin: "configuration".into(),
+                message,
+            });
+        }
         let mut plain = Vec::new();
         if self.mail.smtp.security == MailSecurity::Plain && !is_loopback(&self.mail.smtp.host) {
             plain.push(("mail.smtp", self.mail.smtp.host.as_str()));

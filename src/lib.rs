@@ -18,6 +18,7 @@ pub mod store;
 pub mod text;
 pub mod triage;
 pub mod web;
+pub mod webhooks;
 
 /// A unit test's input that is not in the checkout (the model, `../shared` data) is missing:
 /// under `CI=true` that fails the test; on a developer's machine the test is skipped and

@@ -65,6 +65,18 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let state = AppState::new(config, store);
     let engine = spawn_engine(state.clone(), ModelSource::Load);
     let _mail = spawn_mail(&state.config, &state.store, &state.pipeline)?;
+    if let Some(addr) = state.config.metrics.bind {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        tracing::info!(%addr, "metrics listening");
+        let app = web::metrics::standalone(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        });
+    }
     let limits = web::server::Limits::from_config(&state.config);
     let server = web::server::serve(listener, web::router(state), limits, async {
         let _ = tokio::signal::ctrl_c().await;

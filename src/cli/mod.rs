@@ -20,11 +20,15 @@ pub enum OutputFormat {
     Json,
 }
 
-/// The configured database with the pipeline's retry limit.
+/// The configured database with the pipeline's retry limit and the webhook subscriptions.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(Store::open(&config.database.url)
         .await?
-        .with_max_attempts(config.pipeline.max_attempts))
+        .with_max_attempts(config.pipeline.max_attempts)
+        .with_webhooks(
+            anliegen::webhooks::subscribers(&config.webhooks),
+            config.webhooks.max_attempts,
+        ))
 }
 
 /// A progress bar on stderr, so stdout stays clean for the report.

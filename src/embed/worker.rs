@@ -69,15 +69,24 @@ impl Embedder {
     }
 
     fn submit(&self, job: Job) -> Result<(), EmbedError> {
-        self.queue.try_send(job).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => EmbedError::Overloaded,
-            mpsc::error::TrySendError::Closed(_) => EmbedError::Stopped,
+        // Counted before it is sent, so the model thread never takes it off first.
+        metrics::gauge!(QUEUE_DEPTH).increment(1.0);
+        self.queue.try_send(job).map_err(|e| {
+            metrics::gauge!(QUEUE_DEPTH).decrement(1.0);
+            match e {
+                mpsc::error::TrySendError::Full(_) => EmbedError::Overloaded,
+                mpsc::error::TrySendError::Closed(_) => EmbedError::Stopped,
+            }
         })
     }
 }
 
+/// Requests waiting for the model thread (`/metrics`).
+const QUEUE_DEPTH: &str = "anliegen_embedding_queue_depth";
+
 fn run(mut encoder: Box<dyn Encoder>, mut rx: mpsc::Receiver<Job>) {
     while let Some(first) = rx.blocking_recv() {
+        metrics::gauge!(QUEUE_DEPTH).decrement(1.0);
         let mut batch: Vec<(Vec<String>, Reply)> = Vec::new();
         let mut pending = Some(first);
         let mut texts = 0;
@@ -93,17 +102,25 @@ fn run(mut encoder: Box<dyn Encoder>, mut rx: mpsc::Receiver<Job>) {
             }
             if texts < MAX_COALESCED_TEXTS {
                 pending = rx.try_recv().ok();
+                if pending.is_some() {
+                    metrics::gauge!(QUEUE_DEPTH).decrement(1.0);
+                }
             }
         }
         if batch.is_empty() {
             continue;
         }
         let all: Vec<String> = batch.iter().flat_map(|(t, _)| t.iter().cloned()).collect();
+        let started = std::time::Instant::now();
         let result =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| encoder.encode(&all)))
                 .unwrap_or_else(|_| Err(EmbedError::Inference("the model panicked".into())));
+        metrics::histogram!("anliegen_embedding_batch_duration_seconds")
+            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!("anliegen_embedding_batch_texts").record(all.len() as f64);
         match result {
             Ok(mut vectors) => {
+                metrics::counter!("anliegen_embeddings_total").increment(all.len() as u64);
                 for (texts, reply) in batch.into_iter().rev() {
                     let own = vectors.split_off(vectors.len() - texts.len());
                     let _ = reply.send(Ok(own));

@@ -1,6 +1,7 @@
 //! The durable pipeline: worker loops that take jobs from the database queue and run them —
 //! a triage job redacts the inquiry, routes the redacted text and records the decision; a
-//! retention job applies the GDPR rules. Failures are retried with exponential backoff and
+//! retention job applies the GDPR rules; a webhook job delivers one event to one
+//! subscription (`webhooks`). Failures are retried with exponential backoff and
 //! end `dead` for an admin. The HTTP intake nudges the local workers and may wait briefly
 //! for its inquiry's decision; other processes find the job by polling.
 
@@ -30,6 +31,8 @@ pub enum PipelineError {
     Triage(#[from] TriageError),
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error(transparent)]
+    Webhook(#[from] crate::webhooks::DeliveryError),
 }
 
 /// Shared by the HTTP handlers and the worker loops of one process.
@@ -49,6 +52,8 @@ struct Inner {
     reply: ReplyConfig,
     /// `server.public_url`, for the links in acknowledgements.
     public_url: String,
+    /// Delivers the webhook jobs.
+    webhooks: crate::webhooks::Webhooks,
     /// Wakes an idle worker when this process queued a job.
     wake: Notify,
     /// Ids of inquiries whose triage job finished in this process.
@@ -68,6 +73,7 @@ impl Pipeline {
                 mail: config.mail.clone(),
                 reply: config.reply.clone(),
                 public_url: config.server.public_url.clone(),
+                webhooks: crate::webhooks::Webhooks::new(config),
                 wake: Notify::new(),
                 finished: broadcast::channel(1024).0,
                 process: format!("pid{}-{started:x}", std::process::id()),
@@ -188,6 +194,7 @@ impl Pipeline {
                             .await
                             .map(|()| self.schedule_retention(store))
                     }
+                    JobKind::Webhook => self.deliver(store, &job).await,
                 }
             };
             store
@@ -196,11 +203,14 @@ impl Pipeline {
                 .map_err(|e| e.to_string())
         };
         if let Err(error) = result {
-            let backoff = crate::store::jobs::backoff(
-                Duration::from_millis(self.inner.config.backoff_base_ms),
-                job.attempts,
-                crate::store::jobs::MAX_JOB_BACKOFF,
-            );
+            let backoff = match job.kind {
+                JobKind::Webhook => self.inner.webhooks.backoff(job.attempts),
+                JobKind::Triage | JobKind::Retention => crate::store::jobs::backoff(
+                    Duration::from_millis(self.inner.config.backoff_base_ms),
+                    job.attempts,
+                    crate::store::jobs::MAX_JOB_BACKOFF,
+                ),
+            };
             match store.fail_job(&job, &error, backoff).await {
                 Ok(state) => tracing::warn!(
                     job = job.id, kind = job.kind.as_str(), attempt = job.attempts,
@@ -211,9 +221,18 @@ impl Pipeline {
                 }
             }
         }
-        if let Some(id) = job.inquiry_id {
+        // Only a triage job decides; a webhook job of the same inquiry must not wake the
+        // intake waiting for that decision.
+        if let (JobKind::Triage, Some(id)) = (job.kind, job.inquiry_id) {
             let _ = self.inner.finished.send(id);
         }
+    }
+
+    /// Delivers one webhook event and marks its job done.
+    async fn deliver(&self, store: &Store, job: &Job) -> Result<(), PipelineError> {
+        self.inner.webhooks.deliver(store, job).await?;
+        store.complete_job(job).await?;
+        Ok(())
     }
 
     fn schedule_retention(&self, store: &Store) {
@@ -258,6 +277,8 @@ impl Pipeline {
         .await?;
         match store.finish_triage(job, &inquiry, &decision).await? {
             TriageOutcome::Decided(status) => {
+                metrics::counter!("anliegen_decisions_total", "status" => status.as_str())
+                    .increment(1);
                 tracing::info!(
                     case = %inquiry.case_number,
                     job = job.id,

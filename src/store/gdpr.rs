@@ -387,6 +387,8 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
+            self.enqueue_event_in(&mut tx, *id, super::webhooks::Event::Closed, None)
+                .await?;
         }
         tx.commit().await?;
         Ok(RetentionReport {

@@ -151,7 +151,7 @@ impl Store {
                 // Erased in between: the key names nothing any more.
                 .unwrap_or(Idempotent::Reused));
         }
-        let inquiry = insert_inquiry_tx(&mut tx, new, self.max_attempts).await?;
+        let inquiry = insert_inquiry_tx(&mut tx, new, self).await?;
         let secret = issue_case_secret_in(&mut tx, inquiry.id, SecretPurpose::Status).await?;
         sqlx::query(
             "UPDATE idempotency_keys SET inquiry_id = $1, sealed_secret = $2 WHERE key_digest = $3",

@@ -20,6 +20,8 @@ pub enum JobKind {
     Triage,
     /// Apply the GDPR retention rules (scheduled, no inquiry).
     Retention,
+    /// Deliver one event of an inquiry to one webhook subscription (`webhooks`).
+    Webhook,
 }
 
 impl JobKind {
@@ -27,11 +29,12 @@ impl JobKind {
         match self {
             Self::Triage => "triage",
             Self::Retention => "retention",
+            Self::Webhook => "webhook",
         }
     }
 
     fn parse(s: &str) -> Result<Self, StoreError> {
-        [Self::Triage, Self::Retention]
+        [Self::Triage, Self::Retention, Self::Webhook]
             .into_iter()
             .find(|k| k.as_str() == s)
             .ok_or_else(|| StoreError::Corrupt(format!("unknown job kind '{s}'")))
@@ -78,6 +81,8 @@ pub struct Job {
     pub locked_until: Option<i64>,
     pub locked_by: Option<String>,
     pub last_error: Option<String>,
+    /// What a webhook job delivers (`store::webhooks::EventPayload` as JSON).
+    pub payload: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -320,6 +325,7 @@ fn job_from_row(r: &AnyRow) -> Result<Job, StoreError> {
         locked_until: r.try_get("locked_until")?,
         locked_by: r.try_get("locked_by")?,
         last_error: r.try_get("last_error")?,
+        payload: r.try_get("payload")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })

@@ -112,7 +112,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let (inquiry_id, committed) = match target {
             Target::NewInquiry(new) => {
-                let stored = super::insert_inquiry_tx(&mut tx, new, self.max_attempts).await?;
+                let stored = super::insert_inquiry_tx(&mut tx, new, self).await?;
                 (Some(stored.id), Committed::NewCase(stored.case_number))
             }
             Target::Case(id) => {

@@ -8,6 +8,7 @@
 pub mod attachments;
 pub mod audit;
 mod catalogue;
+pub mod figures;
 pub mod gdpr;
 pub mod jobs;
 mod progress;
@@ -40,6 +41,7 @@ mod tokens;
 mod training;
 mod training_runs;
 mod users;
+pub mod webhooks;
 
 pub use citizen::{CaseReply, SecretPurpose};
 pub use closing::Ending;
@@ -124,6 +126,8 @@ pub struct Store {
     backend: Backend,
     /// Attempts a new job gets before it is dead (`pipeline.max_attempts`).
     max_attempts: i64,
+    /// Who receives the inquiries' events (`webhooks`).
+    webhooks: std::sync::Arc<webhooks::Subscribers>,
 }
 
 impl Store {
@@ -184,6 +188,7 @@ impl Store {
             pool,
             backend,
             max_attempts: 5,
+            webhooks: Default::default(),
         })
     }
 
@@ -201,7 +206,7 @@ impl Store {
     /// job, in one transaction: an acknowledged inquiry is always processed.
     pub async fn insert_inquiry(&self, new: NewInquiry) -> Result<StoredInquiry, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let stored = insert_inquiry_tx(&mut tx, new, self.max_attempts).await?;
+        let stored = insert_inquiry_tx(&mut tx, new, self).await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -214,7 +219,8 @@ impl Store {
         row.map(|r| inquiry_from_row(&r)).transpose()
     }
 
-    /// Stores a decision in the history and as the inquiry's current one, atomically.
+    /// Stores a clerk's decision in the history and as the inquiry's current one, with its
+    /// `inquiry.reviewed` event, atomically.
     pub async fn record_decision(
         &self,
         inquiry_id: i64,
@@ -235,6 +241,13 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         reach::set_reach_in(&mut tx, inquiry_id, decision).await?;
+        self.enqueue_event_in(
+            &mut tx,
+            inquiry_id,
+            webhooks::Event::Reviewed,
+            Some(decision),
+        )
+        .await?;
         tx.commit().await?;
         Ok(status)
     }
@@ -291,7 +304,7 @@ impl Store {
 pub(crate) async fn insert_inquiry_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     new: NewInquiry,
-    max_attempts: i64,
+    store: &Store,
 ) -> Result<StoredInquiry, StoreError> {
     let now = Utc::now();
     let sequence: i64 = sqlx::query_scalar(
@@ -323,7 +336,17 @@ pub(crate) async fn insert_inquiry_tx(
         .fetch_one(&mut **tx)
         .await?;
     // The triage job commits with the inquiry: an acknowledged inquiry is always processed.
-    jobs::enqueue_in(tx, JobKind::Triage, Some(id), max_attempts, jobs::now_ms()).await?;
+    jobs::enqueue_in(
+        tx,
+        JobKind::Triage,
+        Some(id),
+        store.max_attempts,
+        jobs::now_ms(),
+    )
+    .await?;
+    store
+        .enqueue_event_in(tx, id, webhooks::Event::Received, None)
+        .await?;
     Ok(StoredInquiry {
         id,
         case_number,

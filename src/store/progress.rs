@@ -83,6 +83,13 @@ impl Store {
                 &details,
             )
             .await?;
+            self.enqueue_event_in(
+                &mut tx,
+                inquiry.id,
+                super::webhooks::Event::Routed,
+                Some(decision),
+            )
+            .await?;
         }
         if !Self::complete_job_in(&mut tx, job).await? {
             tx.rollback().await?;

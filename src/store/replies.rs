@@ -92,6 +92,8 @@ impl Store {
         .bind(r.german_copy)
         .execute(&self.pool)
         .await?;
+        self.enqueue_event(r.inquiry_id, super::webhooks::Event::Replied, None)
+            .await?;
         Ok(())
     }
 

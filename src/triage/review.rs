@@ -114,6 +114,20 @@ pub async fn apply(
         ReviewAction::Accept => "review.accept",
         ReviewAction::Reroute => "review.reroute",
     };
+    // What was reviewed: an automatic route, an automatic referral to review, or an earlier
+    // clerk's decision; `changed` counts the re-routes (the live misroute rate).
+    let reviewed = match (previous.router.as_str(), previous.status) {
+        ("clerk", _) => "clerk",
+        (_, RouteStatus::Routed) => "routed",
+        (_, RouteStatus::Review) => "review",
+    };
+    let changed = if previous.service.id == service.id {
+        "false"
+    } else {
+        "true"
+    };
+    metrics::counter!("anliegen_reviews_total", "reviewed" => reviewed, "changed" => changed)
+        .increment(1);
     store
         .append_audit(
             actor,

@@ -67,6 +67,41 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// One error of each kind. The `match` in the tests' `ordinal` has no catch-all arm,
+    /// so a new kind does not compile until it has an ordinal; the test then fails until it
+    /// is listed here.
+    pub fn one_of_each() -> Vec<Self> {
+        vec![
+            Self::InvalidJson(String::new()),
+            Self::UnsupportedMediaType,
+            Self::BodyTooLarge(1),
+            Self::InvalidField(String::new()),
+            Self::EmptyText,
+            Self::TextTooLong(String::new()),
+            Self::NotFound(String::new()),
+            Self::MethodNotAllowed,
+            Self::Conflict(String::new()),
+            Self::NotReady,
+            Self::Overloaded,
+            Self::Internal(String::new()),
+            Self::Unauthorized,
+            Self::Forbidden,
+            Self::LoginFailed,
+            Self::RateLimited(7),
+            Self::ReplyFlagged(Vec::new()),
+            Self::RequestTimeout(60),
+            Self::TooManyConnections,
+            Self::ServerFull,
+            Self::BacklogFull,
+            Self::IdempotencyKeyReused,
+        ]
+    }
+
+    /// An error with `code` (the OpenAPI document lists each route's codes and statuses).
+    pub fn example(code: &str) -> Option<Self> {
+        Self::one_of_each().into_iter().find(|e| e.code() == code)
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidJson(_) => "invalid_json",

@@ -44,7 +44,12 @@ impl AppState {
         Self {
             pipeline: Pipeline::new(&config),
             access: Arc::new(Access::new(&config)),
-            store: store.with_max_attempts(config.pipeline.max_attempts),
+            store: store
+                .with_max_attempts(config.pipeline.max_attempts)
+                .with_webhooks(
+                    crate::webhooks::subscribers(&config.webhooks),
+                    config.webhooks.max_attempts,
+                ),
             config: Arc::new(config),
             ready: Arc::new(OnceLock::new()),
         }

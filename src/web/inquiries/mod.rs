@@ -352,5 +352,10 @@ async fn show(
 ) -> Result<impl IntoResponse, ApiError> {
     let (_, inquiry) = state.inquiry_for(&caller, &case).await?;
     let reply = reply_view(&state, &inquiry).await?;
-    Ok(Json(InquiryView::new(&inquiry, reply)).into_response())
+    let mut view = serde_json::to_value(InquiryView::new(&inquiry, reply))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // Tickets other systems opened for the case (the Zammad recipe, README "Webhooks").
+    view["tickets"] = serde_json::to_value(state.store.tickets(inquiry.id).await?)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(Json(view).into_response())
 }
