@@ -81,6 +81,9 @@ pub async fn train_version(
         "coverage": params.coverage,
         "reliability": classifier.curves.reliability,
         "risk_curve": classifier.curves.risk_curve,
+        "seconds": started.elapsed().as_secs_f32(),
+        "labelled": labelled,
+        "min_labelled": min_labelled,
     });
     let bytes = LearnedScorer::to_bytes(&classifier);
     let version = store

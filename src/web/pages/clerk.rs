@@ -122,6 +122,7 @@ struct InboxFilter {
     erledigt: String,
     #[serde(default)]
     fall: String,
+    seit: Option<i64>,
 }
 
 struct InboxLine {
@@ -265,13 +266,14 @@ async fn inbox(
         .collect();
     let done = match filter.erledigt.as_str() {
         "umgeleitet" => Some(format!(
-            "{} {} {}",
+            "{} {} {} {}",
             lang.pick("Fall", "Case"),
             filter.fall,
             lang.pick(
-                "ist umgeleitet und liegt jetzt bei der anderen Abteilung. Das Modell lernt daraus: ein neues Training ist eingeplant.",
-                "is re-routed and now with the other department. The model learns from it: a new training is scheduled."
-            )
+                "ist umgeleitet und liegt jetzt bei der anderen Abteilung.",
+                "is re-routed and now with the other department."
+            ),
+            learnt(&state, lang, filter.seit).await?
         )),
         _ => None,
     };
@@ -391,6 +393,8 @@ struct DecisionView {
 struct CaseQuery {
     #[serde(default)]
     erledigt: String,
+    /// When the review was made (unix milliseconds): what the model learnt since.
+    seit: Option<i64>,
 }
 
 async fn case_page(
@@ -401,38 +405,55 @@ async fn case_page(
     Query(q): Query<CaseQuery>,
 ) -> Result<Response, ApiError> {
     let (_, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let lang = chrome.lang;
     let done = match q.erledigt.as_str() {
-        "angenommen" => Some(chrome.lang.pick(
-            "Zuordnung bestätigt. Das Modell lernt daraus: ein neues Training ist eingeplant.",
-            "Routing confirmed. The model learns from it: a new training is scheduled.",
+        "angenommen" => Some(format!(
+            "{} {}",
+            lang.pick("Zuordnung bestätigt.", "Routing confirmed."),
+            learnt(&state, lang, q.seit).await?
         )),
-        "umgeleitet" => Some(chrome.lang.pick(
-            "Umgeleitet. Das Modell lernt daraus: ein neues Training ist eingeplant.",
-            "Re-routed. The model learns from it: a new training is scheduled.",
+        "umgeleitet" => Some(format!(
+            "{} {}",
+            lang.pick("Umgeleitet.", "Re-routed."),
+            learnt(&state, lang, q.seit).await?
         )),
-        "beantwortet" => Some(chrome.lang.pick(
-            "Antwort gesendet. Die Bürgerin oder der Bürger sieht sie auf der Statusseite.",
-            "Answer sent. The citizen sees it on the status page.",
-        )),
-        "spam" => Some(chrome.lang.pick(
-            "Als Spam markiert; der Fall ist aus der Arbeitsliste genommen.",
-            "Marked as spam; the case left the inbox.",
-        )),
-        "kein-anliegen" => Some(chrome.lang.pick(
-            "Als kein Anliegen markiert; der Fall ist aus der Arbeitsliste genommen.",
-            "Marked as not an inquiry; the case left the inbox.",
-        )),
-        "zusammengefuehrt" => Some(chrome.lang.pick(
-            "Zusammengeführt; bearbeitet wird im anderen Fall.",
-            "Merged; the other case is where the work goes on.",
-        )),
-        "geschlossen" => Some(chrome.lang.pick(
-            "Abgeschlossen; der Fall ist aus der Arbeitsliste genommen.",
-            "Closed; the case left the inbox.",
-        )),
+        "beantwortet" => Some(
+            lang.pick(
+                "Antwort gesendet. Die Bürgerin oder der Bürger sieht sie auf der Statusseite.",
+                "Answer sent. The citizen sees it on the status page.",
+            )
+            .to_string(),
+        ),
+        "spam" => Some(
+            lang.pick(
+                "Als Spam markiert; der Fall ist aus der Arbeitsliste genommen.",
+                "Marked as spam; the case left the inbox.",
+            )
+            .to_string(),
+        ),
+        "kein-anliegen" => Some(
+            lang.pick(
+                "Als kein Anliegen markiert; der Fall ist aus der Arbeitsliste genommen.",
+                "Marked as not an inquiry; the case left the inbox.",
+            )
+            .to_string(),
+        ),
+        "zusammengefuehrt" => Some(
+            lang.pick(
+                "Zusammengeführt; bearbeitet wird im anderen Fall.",
+                "Merged; the other case is where the work goes on.",
+            )
+            .to_string(),
+        ),
+        "geschlossen" => Some(
+            lang.pick(
+                "Abgeschlossen; der Fall ist aus der Arbeitsliste genommen.",
+                "Closed; the case left the inbox.",
+            )
+            .to_string(),
+        ),
         _ => None,
-    }
-    .map(str::to_string);
+    };
     let page = case_view(&state, chrome, inquiry, done, ReplyInput::default()).await?;
     Ok(render(StatusCode::OK, &page))
 }
@@ -610,11 +631,89 @@ async fn case_view(
 /// Where to go after a review: back to the case while the clerk still reaches it, else to
 /// the inbox with a note.
 fn after_review(caller: &Identity, decision: &Decision, case: &str, done: &str) -> Response {
+    let since = chrono::Utc::now().timestamp_millis();
     if caller.may_access(Some(decision)) {
-        Redirect::to(&format!("/app/faelle/{case}?erledigt={done}")).into_response()
+        Redirect::to(&format!("/app/faelle/{case}?erledigt={done}&seit={since}")).into_response()
     } else {
-        Redirect::to(&format!("/app?erledigt={done}&fall={case}")).into_response()
+        Redirect::to(&format!("/app?erledigt={done}&fall={case}&seit={since}")).into_response()
     }
+}
+
+/// How long the page after a review waits for the retraining the review started.
+const LEARN_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The newest model version trained at or after `since` (unix milliseconds), waiting up to
+/// [`LEARN_WAIT`] for the retraining a review schedules.
+async fn trained_since(
+    state: &AppState,
+    since: i64,
+) -> Result<Option<crate::store::ModelVersion>, ApiError> {
+    let deadline = tokio::time::Instant::now() + LEARN_WAIT;
+    loop {
+        let newest = state
+            .store
+            .model_versions()
+            .await?
+            .into_iter()
+            .rev()
+            .find(|v| {
+                chrono::DateTime::parse_from_rfc3339(&v.created_at)
+                    .is_ok_and(|t| t.timestamp_millis() >= since)
+            });
+        if newest.is_some() || tokio::time::Instant::now() >= deadline {
+            return Ok(newest);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+}
+
+/// What the model made of the clerk's word, in a sentence: the version trained since the
+/// review with its time, and whether it routes yet (or why not), or that it is still
+/// training.
+async fn learnt(state: &AppState, lang: Lang, since: Option<i64>) -> Result<String, ApiError> {
+    let Some(since) = since else {
+        return Ok(lang
+            .pick(
+                "Das Modell lernt daraus: ein neues Training ist eingeplant.",
+                "The model learns from it: a new training is scheduled.",
+            )
+            .to_string());
+    };
+    let Some(v) = trained_since(state, since).await? else {
+        return Ok(lang
+            .pick(
+                "Das Modell lernt daraus: das Training läuft noch; die Seite „Modelle“ zeigt das Ergebnis.",
+                "The model learns from it: the training is still running; the models page shows the result.",
+            )
+            .to_string());
+    };
+    let seconds = v.metrics["seconds"].as_f64().unwrap_or_default();
+    let seconds = match lang {
+        Lang::De => format!("{seconds:.1}").replace('.', ","),
+        Lang::En => format!("{seconds:.1}"),
+    };
+    let version = v.version;
+    Ok(if v.active {
+        match lang {
+            Lang::De => format!(
+                "Das Modell lernt daraus: neues Modell v{version} in {seconds} s trainiert; es routet ab jetzt."
+            ),
+            Lang::En => format!(
+                "The model learns from it: new model v{version} trained in {seconds} s; it routes from now on."
+            ),
+        }
+    } else {
+        let labelled = v.metrics["labelled"].as_u64().unwrap_or_default();
+        let needed = v.metrics["min_labelled"].as_u64().unwrap_or_default();
+        match lang {
+            Lang::De => format!(
+                "Das Modell lernt daraus: Modell v{version} in {seconds} s trainiert, routet aber erst ab {needed} geprüften Anliegen ({labelled} bisher); bis dahin entscheidet der Katalogvergleich."
+            ),
+            Lang::En => format!(
+                "The model learns from it: model v{version} trained in {seconds} s, but it routes only from {needed} reviewed inquiries on ({labelled} so far); until then the catalogue comparison decides."
+            ),
+        }
+    })
 }
 
 async fn accept(

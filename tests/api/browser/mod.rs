@@ -180,9 +180,10 @@ async fn the_journey_from_the_form_to_the_answer_by_mail() {
         .await
         .unwrap_or_else(|| panic!("a candidate of another department: {first}"));
     clerk.click_and_wait(&button).await;
+    let learnt = clerk.text("[role=status]").await;
     assert!(
-        clerk.html().await.contains("Das Modell lernt daraus"),
-        "the inbox says what the model does with it"
+        learnt.contains("Das Modell lernt daraus") && learnt.contains(" s trainiert"),
+        "the inbox says what the model learnt: {learnt}"
     );
     let moved = case_json(&app, &case).await;
     assert_eq!(moved["decision"]["service"]["name"], service.as_str());
@@ -471,4 +472,54 @@ async fn every_page_kind_passes_axe() {
     b.goto(&app, "/sprache?lang=en&next=/app").await;
     assert!(b.html().await.contains("lang=\"en\""));
     b.assert_accessible("/app (English)").await;
+}
+
+/// The admin console and the quality page (with a trained model and clerk reviews behind
+/// it) pass axe-core too; the quality page's plots are images with a text alternative.
+#[tokio::test]
+async fn the_admin_console_and_the_quality_page_pass_axe() {
+    let Some((b, app, case)) = with_lamp_case().await else {
+        return;
+    };
+    let other = app
+        .route_inquiry(&json!({"text": "Seit drei Wochen wurde unsere Biotonne nicht geleert"}))
+        .await;
+    let (code, trained) = app
+        .post_json("/api/v1/admin/models/train", &json!({}))
+        .await;
+    assert_eq!(code, 200, "{trained}");
+    for (case, body) in [
+        (
+            case.as_str(),
+            json!({"action": "reroute", "service": "illegale-muellablagerung", "reason": "Müll"}),
+        ),
+        (
+            other["case_number"].as_str().unwrap(),
+            json!({"action": "accept"}),
+        ),
+    ] {
+        let (code, reviewed) = app
+            .post_json(&format!("/api/v1/inquiries/{case}/review"), &body)
+            .await;
+        assert_eq!(code, 200, "{reviewed}");
+    }
+    b.sign_in(&app, "admin").await;
+    for path in [
+        "/admin",
+        "/admin/konten",
+        "/admin/katalog",
+        "/admin/modelle",
+        "/admin/auftraege",
+        "/admin/datenschutz",
+        "/admin/quality",
+    ] {
+        b.goto(&app, path).await;
+        assert!(!b.text("h1").await.is_empty(), "{path}");
+        b.assert_accessible(path).await;
+    }
+    let plots = b
+        .eval("return [...document.querySelectorAll('svg[role=img]')].filter(s => s.querySelector('title')).length")
+        .await;
+    assert!(plots.as_i64().unwrap() >= 2, "plots with titles: {plots}");
+    b.screenshot("qualitaet").await;
 }
