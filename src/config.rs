@@ -259,6 +259,11 @@ pub struct TriageConfig {
     pub folds: usize,
     pub epochs: usize,
     pub min_labelled_examples: usize,
+    /// A version that would auto-activate but routes more than this share of the recent
+    /// decided inquiries differently waits for an admin instead.
+    pub max_activation_change: f32,
+    /// Inactive model versions kept besides the active one and the one before it.
+    pub keep_versions: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -92,10 +92,20 @@ pub async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         &embedder,
         &store,
         ClassifierParams::from(&config.triage),
-        config.triage.min_labelled_examples,
+        (&config.triage).into(),
     )
     .await?;
-    if !trained.active {
+    if let Some(c) = trained.held {
+        eprintln!(
+            "version {} stored inactive: it routes {} of the last {} decided inquiries differently ({:.0} %, triage.max_activation_change is {:.0} %); activate it with `anliegen model activate {}` after checking",
+            trained.version,
+            c.changed,
+            c.compared,
+            c.share * 100.0,
+            config.triage.max_activation_change * 100.0,
+            trained.version
+        );
+    } else if !trained.active {
         eprintln!(
             "version {} stored inactive: {} labelled inquiries, triage.min_labelled_examples is {}",
             trained.version, trained.labelled, config.triage.min_labelled_examples

@@ -57,6 +57,14 @@ pub struct ModelVersion {
     pub metrics: serde_json::Value,
 }
 
+/// A decided inquiry as a new model version is compared on.
+#[derive(Debug, Clone)]
+pub struct RecentDecision {
+    pub redacted_text: String,
+    pub service_id: String,
+    pub place: Option<GeoPoint>,
+}
+
 /// The source of examples from clerks' reviews.
 const REVIEW: &str = "review";
 
@@ -98,6 +106,67 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The newest `limit` decided inquiries with their redacted text, current service and
+    /// coarse place: what a new model version is compared on before it activates itself.
+    pub async fn recent_decided(&self, limit: i64) -> Result<Vec<RecentDecision>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT redacted_text, decision, location_lat, location_lon FROM inquiries
+             WHERE decision IS NOT NULL AND redacted_text IS NOT NULL
+             ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut recent = Vec::with_capacity(rows.len());
+        for r in rows {
+            let decision: String = r.try_get("decision")?;
+            let decision: serde_json::Value = serde_json::from_str(&decision)
+                .map_err(|_| StoreError::Corrupt("decision".into()))?;
+            let Some(service_id) = decision["service"]["id"].as_str() else {
+                continue;
+            };
+            let place = match (r.try_get("location_lat")?, r.try_get("location_lon")?) {
+                (Some(lat), Some(lon)) => Some(coarse(GeoPoint { lat, lon })),
+                _ => None,
+            };
+            recent.push(RecentDecision {
+                redacted_text: r.try_get("redacted_text")?,
+                service_id: service_id.to_string(),
+                place,
+            });
+        }
+        Ok(recent)
+    }
+
+    /// Deletes old inactive model versions: the active one, the one before it (the rollback
+    /// target) and the newest `keep` stay. Returns how many were deleted.
+    pub async fn prune_model_versions(&self, keep: usize) -> Result<usize, StoreError> {
+        let versions = self.model_versions().await?;
+        let active = versions.iter().find(|v| v.active).map(|v| v.version);
+        let previous = active.and_then(|a| {
+            versions
+                .iter()
+                .rev()
+                .find(|v| v.version < a)
+                .map(|v| v.version)
+        });
+        let newest: Vec<i64> = versions.iter().rev().take(keep).map(|v| v.version).collect();
+        let mut removed = 0;
+        for v in &versions {
+            let kept = Some(v.version) == active
+                || Some(v.version) == previous
+                || newest.contains(&v.version);
+            if !kept {
+                removed += sqlx::query("DELETE FROM model_versions WHERE version = $1")
+                    .bind(v.version)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected() as usize;
+            }
+        }
+        Ok(removed)
     }
 
     pub async fn training_examples(&self) -> Result<Vec<TrainingExample>, StoreError> {

@@ -16,7 +16,7 @@ use super::{
     dataset::Dataset,
     eval::{self, EvalError, EvalResult},
     learned::LearnedScorer,
-    training::{Trained, train_version},
+    training::{Activation, Trained, train_version},
 };
 use crate::{config::TriageConfig, domain::Catalogue, store::Store};
 
@@ -70,8 +70,8 @@ struct Inner {
     /// The untrained scorer, used while no model version is active.
     fallback: Arc<dyn Scorer>,
     params: ClassifierParams,
-    /// Labelled inquiries needed before a trained version activates itself.
-    min_labelled: usize,
+    /// When a trained version activates itself, and how many old ones stay.
+    activation: Activation,
     training: tokio::sync::Mutex<()>,
     /// A retraining is waiting to start; it will include every review made until then.
     retrain_queued: AtomicBool,
@@ -90,7 +90,7 @@ impl Learner {
                 store,
                 fallback,
                 params: config.into(),
-                min_labelled: config.min_labelled_examples,
+                activation: config.into(),
                 training: tokio::sync::Mutex::new(()),
                 retrain_queued: AtomicBool::new(false),
             }),
@@ -133,7 +133,7 @@ impl ModelAdmin for Learner {
             i.router.embedder(),
             &i.store,
             i.params,
-            i.min_labelled,
+            i.activation,
         )
         .await?;
         if trained.active {

@@ -20,6 +20,31 @@ use crate::{
     store::Store,
 };
 
+/// When a trained version may route by itself, and how many old ones stay.
+#[derive(Debug, Clone, Copy)]
+pub struct Activation {
+    /// Labelled inquiries needed before a version activates itself.
+    pub min_labelled: usize,
+    /// The largest share of recent decisions a self-activating version may change.
+    pub max_change: f32,
+    /// Inactive versions kept besides the active one and the one before it.
+    pub keep_versions: usize,
+}
+
+impl From<&crate::config::TriageConfig> for Activation {
+    fn from(c: &crate::config::TriageConfig) -> Self {
+        Self {
+            min_labelled: c.min_labelled_examples,
+            max_change: c.max_activation_change,
+            keep_versions: c.keep_versions,
+        }
+    }
+}
+
+/// Recent decided inquiries a new version is compared on, and the fewest that count.
+const COMPARED: i64 = 200;
+const MIN_COMPARED: usize = 20;
+
 pub struct Trained {
     pub version: i64,
     pub scorer: Arc<LearnedScorer>,
@@ -27,6 +52,17 @@ pub struct Trained {
     /// Labelled inquiries beyond the catalogue's own texts.
     pub labelled: usize,
     pub active: bool,
+    /// Why a version with enough labelled inquiries still waits for an admin: the share
+    /// of recent decisions it would change.
+    pub held: Option<Change>,
+}
+
+/// How differently a new version routes the recent decided inquiries.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Change {
+    pub changed: usize,
+    pub compared: usize,
+    pub share: f32,
 }
 
 pub async fn train_version(
@@ -34,8 +70,9 @@ pub async fn train_version(
     embedder: &Embedder,
     store: &Store,
     params: ClassifierParams,
-    min_labelled: usize,
+    activation: Activation,
 ) -> Result<Trained, TriageError> {
+    let min_labelled = activation.min_labelled;
     let started = std::time::Instant::now();
     let labels: Vec<String> = catalogue.services.iter().map(|s| s.id.clone()).collect();
     // Every catalogue text is labelled data: name, description and keywords carry the
@@ -70,6 +107,14 @@ pub async fn train_version(
     })
     .await
     .expect("training thread");
+    let wants = labelled >= min_labelled;
+    let change = if wants {
+        change_on_recent(&classifier, embedder, store).await?
+    } else {
+        None
+    };
+    let held = change.filter(|c| c.share > activation.max_change);
+    let active = wants && held.is_none();
     let metrics = serde_json::json!({
         "cross_validation": classifier.cross_validation,
         "auto_threshold": classifier.auto_threshold,
@@ -84,6 +129,8 @@ pub async fn train_version(
         "seconds": started.elapsed().as_secs_f32(),
         "labelled": labelled,
         "min_labelled": min_labelled,
+        "change_on_recent": change,
+        "held_for_admin": held.is_some(),
     });
     let bytes = LearnedScorer::to_bytes(&classifier);
     let version = store
@@ -92,13 +139,23 @@ pub async fn train_version(
             &embedder.info().id,
             &metrics,
             &bytes,
-            labelled >= min_labelled,
+            active,
         )
         .await?;
+    let removed = store.prune_model_versions(activation.keep_versions).await?;
+    if let Some(c) = held {
+        tracing::warn!(
+            version,
+            changed = c.changed,
+            compared = c.compared,
+            "new model version would change too many recent routes: it waits for an admin"
+        );
+    }
     tracing::info!(
         version,
         examples = n,
         seconds = started.elapsed().as_secs_f32(),
+        removed,
         "model version trained"
     );
     Ok(Trained {
@@ -109,6 +166,35 @@ pub async fn train_version(
         }),
         seconds: started.elapsed().as_secs_f32(),
         labelled,
-        active: labelled >= min_labelled,
+        active,
+        held,
     })
+}
+
+/// How many of the recent decided inquiries `classifier` routes to another service than
+/// their current decision; `None` with fewer than [`MIN_COMPARED`] to compare.
+async fn change_on_recent(
+    classifier: &Classifier,
+    embedder: &Embedder,
+    store: &Store,
+) -> Result<Option<Change>, TriageError> {
+    let recent = store.recent_decided(COMPARED).await?;
+    if recent.len() < MIN_COMPARED {
+        return Ok(None);
+    }
+    let texts: Vec<String> = recent.iter().map(|r| r.redacted_text.clone()).collect();
+    let vectors = embed_cached(embedder, store, &texts, &|_, _| {}).await?;
+    let changed = recent
+        .iter()
+        .zip(&vectors)
+        .filter(|(r, v)| {
+            let p = classifier.predict(&r.redacted_text, v, r.place);
+            classifier.labels.get(super::classifier::argmax(&p)) != Some(&r.service_id)
+        })
+        .count();
+    Ok(Some(Change {
+        changed,
+        compared: recent.len(),
+        share: changed as f32 / recent.len() as f32,
+    }))
 }

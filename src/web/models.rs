@@ -90,6 +90,9 @@ async fn train(
         "seconds": trained.seconds,
         "labelled_examples": trained.labelled,
         "active": trained.active,
+        // Set when the version had enough labelled inquiries but would change too many
+        // recent routes: it waits for an admin.
+        "held": trained.held,
     })))
 }
 
@@ -97,7 +100,7 @@ async fn train(
 pub(super) async fn train_now(state: &AppState, caller: &Identity) -> Result<Trained, ApiError> {
     let trained = state.ready()?.models.train().await?;
     let subject = format!("model:{}", trained.version);
-    let details = json!({"active": trained.active, "labelled_examples": trained.labelled});
+    let details = json!({"active": trained.active, "labelled_examples": trained.labelled, "held": trained.held});
     state
         .store
         .append_audit(&caller.actor, "model.train", &subject, &details)

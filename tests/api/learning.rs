@@ -341,3 +341,79 @@ async fn evaluation_uploads_have_their_own_body_limit() {
     assert_eq!(status, 413, "{e}");
     assert!(e["message"].as_str().unwrap().contains("1000 bytes"), "{e}");
 }
+
+/// A version that would route many recent inquiries differently does not activate itself:
+/// it waits for an admin, who sees the share; an admin activates it. Old versions beyond
+/// `triage.keep_versions` are deleted, never the active one or its rollback target.
+#[tokio::test]
+async fn a_version_that_changes_many_routes_waits_for_an_admin_and_old_versions_go() {
+    let app = spawn_app_with(|c| {
+        c.triage.min_labelled_examples = 0;
+        c.triage.keep_versions = 1;
+    })
+    .await;
+    app.start_engine().await;
+    let train = async || {
+        let (status, body) = app
+            .post_json("/api/v1/admin/models/train", &json!({}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    let v1 = train().await;
+    assert_eq!(v1["active"], true, "{v1}");
+    // 25 street-lamp reports the office decided as day-care places: any model trained on
+    // the catalogue routes them elsewhere.
+    for _ in 0..25 {
+        let case = crate::access::case_with(
+            &app,
+            Some(crate::access::decision("kita-platz", "jugendamt", &[])),
+        )
+        .await;
+        let inquiry = app
+            .state
+            .store
+            .inquiry(&case.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        app.state
+            .store
+            .set_redacted_text(inquiry.id, "Die Laterne ist kaputt")
+            .await
+            .unwrap();
+    }
+    let v2 = train().await;
+    assert_eq!(v2["active"], false, "{v2}");
+    assert_eq!(v2["held"]["compared"], 25, "{v2}");
+    assert!(v2["held"]["share"].as_f64().unwrap() > 0.9, "{v2}");
+    let active = app.state.store.active_model_version().await.unwrap();
+    assert_eq!(active, v1["version"].as_i64());
+    let (status, _) = app
+        .post_json(
+            &format!("/api/v1/admin/models/{}/activate", v2["version"]),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // Two more held versions: v1 (the rollback target of the active v2) stays, v3 goes.
+    let v3 = train().await;
+    let v4 = train().await;
+    assert_eq!(v4["active"], false, "{v4}");
+    let kept: Vec<i64> = app
+        .state
+        .store
+        .model_versions()
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(
+        kept,
+        vec![1, 2, v4["version"].as_i64().unwrap()],
+        "active v2, its previous v1 and the newest; v3 ({}) deleted",
+        v3["version"]
+    );
+}
