@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/anliegen/target
 CARGO ?= cargo
 BIN := $(CARGO_TARGET_DIR)/release/anliegen
 
-.PHONY: run test build model deps bench fuzz lint fmt clean-data
+.PHONY: run test build model deps bench fuzz lint fmt clean-data screenshots
 
 ## Build, fetch and verify the model if missing, start the service on 127.0.0.1:8080.
 run: model
@@ -39,6 +39,10 @@ FUZZ_CASES ?= 20000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --lib intake::email::fuzz
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release --locked --test api fuzz::
+
+## The README's screenshots (docs/screenshots/), taken by the browser tests at 1280×900.
+screenshots: model
+	ANLIEGEN_SCREENSHOTS=$(CURDIR)/docs/screenshots $(CARGO) test --release --locked --test api browser::
 
 lint:
 	$(CARGO) fmt --check

@@ -93,11 +93,16 @@ pub struct PagesConfig {
     /// The privacy notice the citizen's form links to (`/datenschutz`); plain text,
     /// paragraphs separated by blank lines.
     pub privacy_notice: String,
+    /// Photos and PDFs a citizen may attach to the form, and the largest each may be.
+    pub max_uploads: usize,
+    pub max_upload_bytes: usize,
 }
 
 impl Default for PagesConfig {
     fn default() -> Self {
         Self {
+            max_uploads: 3,
+            max_upload_bytes: 5 * 1024 * 1024,
             privacy_notice:
                 "Ihre Angaben werden nur zur Bearbeitung Ihres Anliegens verwendet und \
                  verlassen die Verwaltung nicht. Name, Telefon und E-Mail-Adresse sind \

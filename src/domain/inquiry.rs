@@ -33,7 +33,8 @@ impl Channel {
 }
 
 /// Where an inquiry stands: waiting for the pipeline, decided (routed or in review), or
-/// given up on.
+/// given up on; or ended by a clerk — spam, not an inquiry at all, merged into another
+/// case, closed. A clerk's review of an ended case decides it again (it reopens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InquiryStatus {
@@ -41,22 +42,47 @@ pub enum InquiryStatus {
     Routed,
     Review,
     Failed,
+    Spam,
+    NotInquiry,
+    Merged,
+    Closed,
 }
 
 impl InquiryStatus {
+    pub const ALL: [Self; 8] = [
+        Self::Received,
+        Self::Routed,
+        Self::Review,
+        Self::Failed,
+        Self::Spam,
+        Self::NotInquiry,
+        Self::Merged,
+        Self::Closed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",
             Self::Routed => "routed",
             Self::Review => "review",
             Self::Failed => "failed",
+            Self::Spam => "spam",
+            Self::NotInquiry => "not_inquiry",
+            Self::Merged => "merged",
+            Self::Closed => "closed",
         }
     }
 
-    pub const ALL: [Self; 4] = [Self::Received, Self::Routed, Self::Review, Self::Failed];
-
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// Whether a clerk ended the case (it awaits nothing more).
+    pub fn is_ended(self) -> bool {
+        matches!(
+            self,
+            Self::Spam | Self::NotInquiry | Self::Merged | Self::Closed
+        )
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod area;
+pub mod attachment;
 pub mod autonomy;
 pub mod case;
 pub mod catalogue;
@@ -15,6 +16,7 @@ pub mod outbound;
 
 pub use access::{InvalidGrant, Role, UserName, check_grant};
 pub use area::Area;
+pub use attachment::{Attachment, InvalidAttachment};
 pub use autonomy::Autonomy;
 pub use case::CaseNumber;
 pub use catalogue::{Catalogue, CatalogueError, Department, Meta, Service};

@@ -194,6 +194,12 @@ impl Poller {
         uids.sort_unstable();
         let mut new = 0;
         for uid in uids {
+            // While the triage backlog is full the mail stays on the server; it is fetched
+            // once the backlog drains (the next poll or IDLE wake-up).
+            if self.pipeline.backlog_full(&self.store).await? {
+                tracing::info!(mailbox = %m.name, "triage backlog full: leaving mail on the server for now");
+                break;
+            }
             let fetched: Vec<_> = session
                 .uid_fetch(uid.to_string(), "BODY.PEEK[]")
                 .await

@@ -7,6 +7,7 @@ use chrono::{Duration, Utc};
 use super::PipelineError;
 use crate::{
     config::RetentionConfig,
+    domain::CaseNumber,
     index::{IndexError, VectorIndex},
     store::{Job, Store, gdpr::Touched},
 };
@@ -48,6 +49,16 @@ pub async fn erase(
 ) -> Result<Touched, PipelineError> {
     forget_points(index, &store.subject_inquiries(email).await?).await?;
     Ok(store.erase_subject(email).await?)
+}
+
+/// Erases one case (a case without a sender address): vector points first, then the rows.
+pub async fn erase_case(
+    store: &Store,
+    index: &dyn VectorIndex,
+    case: &CaseNumber,
+) -> Result<Touched, PipelineError> {
+    forget_points(index, &store.case_inquiries(case).await?).await?;
+    Ok(store.erase_case(case).await?)
 }
 
 async fn forget_points(index: &dyn VectorIndex, touched: &Touched) -> Result<(), IndexError> {

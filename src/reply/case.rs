@@ -83,6 +83,35 @@ pub async fn draft_for(
     Ok(suggest_reply(&data, decision, catalogue))
 }
 
+/// The checker's verdict on `text` as a reply to this case: every number, amount, date,
+/// time, phone number, address and link must be among the draft's facts or the case's own
+/// data. `None` without a decision or a draft (nothing to check against).
+pub fn check_reply(
+    inquiry: &StoredInquiry,
+    decision: Option<&Decision>,
+    draft: Option<&Draft>,
+    text: &str,
+) -> Option<Check> {
+    let allowed = allowed_for(inquiry, decision?, draft?);
+    Some(check::check(text, &allowed))
+}
+
+/// What a reply to this case may state: the draft's facts and the case's own data.
+fn allowed_for(inquiry: &StoredInquiry, decision: &Decision, draft: &Draft) -> super::Allowed {
+    let case = inquiry.case_number.to_string();
+    let received = received(inquiry);
+    super::allowed(
+        &CaseData {
+            case_number: &case,
+            received: &received,
+            text: &inquiry.text,
+            language: None,
+        },
+        decision,
+        &draft.facts,
+    )
+}
+
 /// The whole draft view of a case.
 pub async fn case_draft(
     store: &Store,
@@ -98,17 +127,7 @@ pub async fn case_draft(
     };
     let service = draft.service_id.clone();
     let case = inquiry.case_number.to_string();
-    let received = received(inquiry);
-    let allowed = super::allowed(
-        &CaseData {
-            case_number: &case,
-            received: &received,
-            text: &inquiry.text,
-            language: None,
-        },
-        decision,
-        &draft.facts,
-    );
+    let allowed = allowed_for(inquiry, decision, &draft);
     let mut templates: Vec<FilledTemplate> = Vec::new();
     for t in store.reply_templates(&service).await? {
         if templates.iter().any(|x| x.language == t.language) {

@@ -149,9 +149,44 @@ impl Store {
         Ok(touched)
     }
 
+    /// The inquiry of `case`, as the subject of a request about one case.
+    pub async fn case_inquiries(&self, case: &CaseNumber) -> Result<Touched, StoreError> {
+        let id: Option<i64> = sqlx::query_scalar("SELECT id FROM inquiries WHERE case_number = $1")
+            .bind(case.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(id.map_or_else(Touched::default, |id| Touched {
+            ids: vec![id],
+            cases: vec![*case],
+        }))
+    }
+
     /// Everything stored about the sender `email` (Art. 15), as JSON; audited.
     pub async fn export_subject(&self, email: &str) -> Result<Value, StoreError> {
         let touched = self.subject_inquiries(email).await?;
+        let subject = format!("subject:{}", subject_hash(email));
+        self.export_touched(&touched, &subject, json!(normalise(email)))
+            .await
+    }
+
+    /// Everything stored about one case (Art. 15, for a case without a sender address),
+    /// as JSON; audited.
+    pub async fn export_case(&self, case: &CaseNumber) -> Result<Value, StoreError> {
+        let touched = self.case_inquiries(case).await?;
+        self.export_touched(
+            &touched,
+            &format!("inquiry:{case}"),
+            json!(case.to_string()),
+        )
+        .await
+    }
+
+    async fn export_touched(
+        &self,
+        touched: &Touched,
+        audit_subject: &str,
+        subject: Value,
+    ) -> Result<Value, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let mut tables = Map::new();
         tables.insert(
@@ -161,7 +196,7 @@ impl Store {
                     .await?
             ),
         );
-        for table in ["decisions", "jobs", "case_replies"] {
+        for table in ["decisions", "jobs", "case_replies", "attachments"] {
             let rows = self
                 .rows_for(&mut conn, table, "inquiry_id", &touched.ids)
                 .await?;
@@ -177,7 +212,7 @@ impl Store {
         let subjects: Vec<String> = touched
             .cases
             .iter()
-            .map(|c| format!("inquiry:{c}"))
+            .flat_map(|c| [format!("inquiry:{c}"), c.to_string()])
             .collect();
         tables.insert(
             "audit_log".into(),
@@ -186,15 +221,34 @@ impl Store {
         self.append_audit(
             "dpo",
             "gdpr.export",
-            &format!("subject:{}", subject_hash(email)),
+            audit_subject,
             &json!({"inquiries": touched.ids.len()}),
         )
         .await?;
         Ok(json!({
-            "subject": normalise(email),
+            "subject": subject,
             "exported_at": Utc::now().to_rfc3339(),
             "tables": tables,
         }))
+    }
+
+    /// Deletes one case with everything derived from it (Art. 17, for a case without a
+    /// sender address); audited. Returns what was erased so the caller can remove vector
+    /// points.
+    pub async fn erase_case(&self, case: &CaseNumber) -> Result<Touched, StoreError> {
+        let touched = self.case_inquiries(case).await?;
+        let mut tx = self.pool.begin().await?;
+        audit::append_in(
+            &mut tx,
+            "dpo",
+            "gdpr.erase",
+            &format!("inquiry:{case}"),
+            &json!({"inquiries": touched.ids.len(), "cases": [case.to_string()]}),
+        )
+        .await?;
+        self.remove_inquiries(&mut tx, &touched.ids).await?;
+        tx.commit().await?;
+        Ok(touched)
     }
 
     /// Deletes everything stored about the sender `email` (Art. 17): their inquiries with
@@ -323,6 +377,11 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+            // Photos and letters show the citizen and their place as much as the text does.
+            sqlx::query("DELETE FROM attachments WHERE inquiry_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             // A clerk's answer quotes and addresses the citizen as much as their text does.
             sqlx::query("UPDATE case_replies SET text = '[anonymised]' WHERE inquiry_id = $1")
                 .bind(id)

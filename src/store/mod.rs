@@ -5,6 +5,7 @@
 //! understand; each backend has its own migrations. An inquiry is committed together with
 //! its triage job before anything is acknowledged to the sender.
 
+pub mod attachments;
 pub mod audit;
 mod catalogue;
 pub mod figures;
@@ -26,9 +27,11 @@ use sqlx::{
 };
 
 mod citizen;
+mod closing;
 mod idempotency;
 mod mail;
 mod outbox;
+mod quality;
 mod quarantine;
 mod reach;
 mod replies;
@@ -36,19 +39,23 @@ pub mod secret;
 mod sessions;
 mod tokens;
 mod training;
+mod training_runs;
 mod users;
 pub mod webhooks;
 
 pub use citizen::{CaseReply, SecretPurpose};
+pub use closing::Ending;
 pub use idempotency::{Idempotent, KEY_LIFETIME_MS, KeyedRequest};
 pub use mail::{Committed, InboundMail, MailLogEntry, Target, ThreadMessage};
 pub use outbox::{OutboxEntry, QueuedMail};
+pub use quality::QualityRecord;
 pub use quarantine::{FailureCount, ParseFailure, QuarantinedMail};
 pub use reach::InquiryQuery;
 pub use replies::{ReplyTemplate, SentForService, SentReplyRecord};
 pub use sessions::SessionLimits;
 pub use tokens::{ApiToken, NewToken};
 pub use training::{ModelVersion, NewExample, Rollback, TrainingExample};
+pub use training_runs::TrainingRun;
 pub use users::{NewUser, User, UserChange};
 
 use crate::domain::{CaseNumber, Channel, Decision, InquiryStatus, Location};

@@ -21,6 +21,7 @@ pub struct QueuedMail {
 /// One outbox row's state (no bodies, no addresses).
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxEntry {
+    pub id: i64,
     pub kind: String,
     pub state: String,
     pub attempts: i64,
@@ -155,7 +156,7 @@ impl Store {
     /// The outbox, oldest first.
     pub async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT o.kind, o.state, o.attempts, o.message_id, o.last_error, i.case_number
+            "SELECT o.id, o.kind, o.state, o.attempts, o.message_id, o.last_error, i.case_number
              FROM outbox o JOIN inquiries i ON i.id = o.inquiry_id ORDER BY o.id",
         )
         .fetch_all(&self.pool)
@@ -163,6 +164,7 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(OutboxEntry {
+                    id: r.try_get("id")?,
                     kind: r.try_get("kind")?,
                     state: r.try_get("state")?,
                     attempts: r.try_get("attempts")?,
@@ -172,5 +174,26 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Queues a dead mail again for sending now, with a fresh count of attempts. `None`
+    /// when there is no such mail, `Some(false)` when it is not dead.
+    pub async fn retry_outbound(&self, id: i64) -> Result<Option<bool>, StoreError> {
+        let retried = sqlx::query(
+            "UPDATE outbox SET state = 'queued', attempts = 0, next_attempt_at = $1
+             WHERE id = $2 AND state = 'dead'",
+        )
+        .bind(Utc::now().to_rfc3339())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        if retried.rows_affected() == 1 {
+            return Ok(Some(true));
+        }
+        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(exists.map(|_| false))
     }
 }

@@ -194,25 +194,84 @@ impl ClassConfidence {
     }
 }
 
+/// One bin of a reliability diagram: the examples whose confidence lies in `(lo, hi]`,
+/// their mean stated confidence and their observed accuracy.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReliabilityBin {
+    pub lo: f32,
+    pub hi: f32,
+    pub n: usize,
+    pub confidence: f32,
+    pub accuracy: f32,
+}
+
+/// The non-empty bins of `bins` equal-width confidence bins (the reliability diagram).
+pub fn reliability(confidence: &[f32], correct: &[bool], bins: usize) -> Vec<ReliabilityBin> {
+    (0..bins)
+        .filter_map(|b| {
+            let (lo, hi) = (b as f32 / bins as f32, (b + 1) as f32 / bins as f32);
+            let idx: Vec<usize> = (0..confidence.len())
+                .filter(|&i| {
+                    confidence[i] > lo && confidence[i] <= hi || (b == 0 && confidence[i] == 0.0)
+                })
+                .collect();
+            if idx.is_empty() {
+                return None;
+            }
+            Some(ReliabilityBin {
+                lo,
+                hi,
+                n: idx.len(),
+                confidence: idx.iter().map(|&i| confidence[i]).sum::<f32>() / idx.len() as f32,
+                accuracy: idx.iter().filter(|&&i| correct[i]).count() as f32 / idx.len() as f32,
+            })
+        })
+        .collect()
+}
+
 /// Expected calibration error over `bins` equal-width confidence bins.
 pub fn ece(confidence: &[f32], correct: &[bool], bins: usize) -> f32 {
     let n = confidence.len().max(1) as f32;
-    let mut sum = 0.0;
-    for b in 0..bins {
-        let (lo, hi) = (b as f32 / bins as f32, (b + 1) as f32 / bins as f32);
-        let idx: Vec<usize> = (0..confidence.len())
-            .filter(|&i| {
-                confidence[i] > lo && confidence[i] <= hi || (b == 0 && confidence[i] == 0.0)
-            })
-            .collect();
-        if idx.is_empty() {
-            continue;
+    reliability(confidence, correct, bins)
+        .iter()
+        .map(|b| b.n as f32 / n * (b.confidence - b.accuracy).abs())
+        .sum()
+}
+
+/// One point of the coverage/misroute curve: auto-routing everything at or above
+/// `threshold` covers `coverage` of the inquiries with `misroute_rate` of them wrong.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RiskPoint {
+    pub threshold: f32,
+    pub coverage: f32,
+    pub misroute_rate: f32,
+}
+
+/// The coverage/misroute curve at up to `points` thresholds, cut only between distinct
+/// confidences, from the most confident example down.
+pub fn risk_curve(confidence: &[f32], correct: &[bool], points: usize) -> Vec<RiskPoint> {
+    let mut order: Vec<usize> = (0..confidence.len()).collect();
+    order.sort_by(|&a, &b| confidence[b].total_cmp(&confidence[a]));
+    let n = order.len();
+    let step = n.div_ceil(points.max(1)).max(1);
+    let mut errors = 0usize;
+    let mut curve = Vec::new();
+    let mut next = step;
+    for (k, &i) in order.iter().enumerate() {
+        errors += usize::from(!correct[i]);
+        let boundary = order
+            .get(k + 1)
+            .is_none_or(|&j| confidence[j] < confidence[i]);
+        if boundary && (k + 1 >= next || k + 1 == n) {
+            curve.push(RiskPoint {
+                threshold: confidence[i],
+                coverage: (k + 1) as f32 / n as f32,
+                misroute_rate: errors as f32 / (k + 1) as f32,
+            });
+            next = k + 1 + step;
         }
-        let conf = idx.iter().map(|&i| confidence[i]).sum::<f32>() / idx.len() as f32;
-        let acc = idx.iter().filter(|&&i| correct[i]).count() as f32 / idx.len() as f32;
-        sum += idx.len() as f32 / n * (conf - acc).abs();
     }
-    sum
+    curve
 }
 
 /// One-sided 95 % upper confidence bound (Wilson score) of an error rate seen as

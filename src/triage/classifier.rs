@@ -56,6 +56,11 @@ pub struct Labelled {
     pub place: Option<GeoPoint>,
 }
 
+/// Bins of the stored reliability diagram.
+const RELIABILITY_BINS: usize = 10;
+/// Points of the stored coverage/misroute curve.
+const RISK_POINTS: usize = 40;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Classifier {
     pub labels: Vec<String>,
@@ -82,6 +87,17 @@ pub struct Classifier {
     pub params: ClassifierParams,
     /// Figures from the out-of-fold predictions of the training data.
     pub cross_validation: Report,
+    /// The reliability diagram and coverage/misroute curve of the same predictions, kept
+    /// with the version's figures (not part of the stored model).
+    #[serde(skip)]
+    pub curves: QualityCurves,
+}
+
+/// Curves of out-of-fold predictions for the quality page.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct QualityCurves {
+    pub reliability: Vec<calibration::ReliabilityBin>,
+    pub risk_curve: Vec<calibration::RiskPoint>,
 }
 
 fn fit(
@@ -425,6 +441,10 @@ impl Classifier {
             set_floor,
             params,
             cross_validation,
+            curves: QualityCurves {
+                reliability: calibration::reliability(&confidence, &correct, RELIABILITY_BINS),
+                risk_curve: calibration::risk_curve(&confidence, &correct, RISK_POINTS),
+            },
         }
     }
 

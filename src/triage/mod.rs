@@ -67,6 +67,11 @@ pub struct Router {
 }
 
 impl Router {
+    /// The vector index the router searches (GDPR erasure removes points from it).
+    pub fn index(&self) -> &dyn VectorIndex {
+        self.index.as_ref()
+    }
+
     pub fn new(
         catalogue: Arc<Catalogue>,
         embedder: Embedder,

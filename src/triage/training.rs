@@ -79,6 +79,8 @@ pub async fn train_version(
         "balance": classifier.balance,
         "max_misroute_rate": params.max_misroute_rate,
         "coverage": params.coverage,
+        "reliability": classifier.curves.reliability,
+        "risk_curve": classifier.curves.risk_curve,
     });
     let bytes = LearnedScorer::to_bytes(&classifier);
     let version = store

@@ -74,18 +74,33 @@ async fn import(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ImportBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let format = Format::parse(&body.format).ok_or_else(|| {
-        ApiError::InvalidField(format!(
-            "format '{}' is not one of dldb, xzufi, leika, toml",
-            body.format
-        ))
-    })?;
     let request = ImportRequest {
-        format,
+        format: format_of(&body.format)?,
         files: body.files.into_iter().map(Input::from).collect(),
         locations: body.locations.map(Input::from),
         mapping: body.mapping.map(Input::from),
     };
+    let (status, answer) = import_catalogue(&state, request, body.dry_run).await?;
+    Ok((status, Json(answer)))
+}
+
+/// The import format named `name`.
+pub(super) fn format_of(name: &str) -> Result<Format, ApiError> {
+    Format::parse(name).ok_or_else(|| {
+        ApiError::InvalidField(format!(
+            "format '{name}' is not one of dldb, xzufi, leika, toml"
+        ))
+    })
+}
+
+/// Imports a catalogue as a new version (or only checks it on a dry run), as
+/// `anliegen catalogue import` does; the status and answer of the API (the API and the
+/// admin page).
+pub(super) async fn import_catalogue(
+    state: &AppState,
+    request: ImportRequest,
+    dry_run: bool,
+) -> Result<(StatusCode, serde_json::Value), ApiError> {
     // Parsing a large export takes a moment: off the async workers.
     let imported = tokio::task::spawn_blocking(move || catalogue::import(&request))
         .await
@@ -95,10 +110,10 @@ async fn import(
                 ApiError::InvalidField(e.to_string())
             }
         })?;
-    if body.dry_run {
+    if dry_run {
         return Ok((
             StatusCode::OK,
-            Json(json!({"import": imported.report, "version": null})),
+            json!({"import": imported.report, "version": null}),
         ));
     }
     let versioned = versions::save(
@@ -115,11 +130,11 @@ async fn import(
     };
     Ok((
         status,
-        Json(json!({
+        json!({
             "import": imported.report,
             "version": versioned,
             "note": "the service routes with the latest version from its next start",
-        })),
+        }),
     ))
 }
 

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{
     ApiError, AppState, Route,
-    auth::Caller,
+    auth::{Caller, Identity},
     extract::{ApiPath, ApiQuery},
 };
 use crate::store::{Job, JobState};
@@ -97,6 +97,16 @@ async fn retry(
     let id: i64 = id
         .parse()
         .map_err(|_| ApiError::NotFound(format!("no job {id}")))?;
+    retry_dead(&state, &caller, id).await?;
+    Ok(Json(json!({"id": id, "state": "queued"})))
+}
+
+/// Queues the dead job `id` again and audits it (the API and the admin page).
+pub(super) async fn retry_dead(
+    state: &AppState,
+    caller: &Identity,
+    id: i64,
+) -> Result<(), ApiError> {
     match state.store.retry_job(id).await? {
         None => Err(ApiError::NotFound(format!("no job {id}"))),
         Some(false) => Err(ApiError::Conflict(format!(
@@ -108,7 +118,7 @@ async fn retry(
                 .append_audit(&caller.actor, "job.retry", &format!("job:{id}"), &json!({}))
                 .await?;
             state.pipeline.nudge();
-            Ok(Json(json!({"id": id, "state": "queued"})))
+            Ok(())
         }
     }
 }

@@ -53,7 +53,7 @@ pub fn route_table(config: &Config) -> Vec<Route> {
         users::routes(),
         tokens::routes(),
         replies::routes(),
-        pages::routes(),
+        pages::routes(config),
         quarantine::routes(),
         open311::routes(),
         metrics::routes(),

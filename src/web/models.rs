@@ -5,8 +5,15 @@ use axum::{Json, extract::State, http::Method, response::IntoResponse};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{ApiError, AppState, Route, auth::Caller, extract::ApiPath};
-use crate::store::{ModelVersion, Rollback};
+use super::{
+    ApiError, AppState, Route,
+    auth::{Caller, Identity},
+    extract::ApiPath,
+};
+use crate::{
+    store::{ModelVersion, Rollback},
+    triage::training::Trained,
+};
 
 pub fn routes() -> Vec<Route> {
     vec![
@@ -77,13 +84,7 @@ async fn train(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<impl IntoResponse, ApiError> {
-    let trained = state.ready()?.models.train().await?;
-    let subject = format!("model:{}", trained.version);
-    let details = json!({"active": trained.active, "labelled_examples": trained.labelled});
-    state
-        .store
-        .append_audit(&caller.actor, "model.train", &subject, &details)
-        .await?;
+    let trained = train_now(&state, &caller).await?;
     Ok(Json(json!({
         "version": trained.version,
         "seconds": trained.seconds,
@@ -92,11 +93,33 @@ async fn train(
     })))
 }
 
+/// Trains a new version for `caller` and audits it (the API and the admin page).
+pub(super) async fn train_now(state: &AppState, caller: &Identity) -> Result<Trained, ApiError> {
+    let trained = state.ready()?.models.train().await?;
+    let subject = format!("model:{}", trained.version);
+    let details = json!({"active": trained.active, "labelled_examples": trained.labelled});
+    state
+        .store
+        .append_audit(&caller.actor, "model.train", &subject, &details)
+        .await?;
+    Ok(trained)
+}
+
 async fn activate(
     State(state): State<AppState>,
     Caller(caller): Caller,
     ApiPath(version): ApiPath<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
+    activate_version(&state, &caller, version).await?;
+    Ok(Json(json!({"version": version, "active": true})))
+}
+
+/// Routes with `version` from now on; audited (the API and the admin page).
+pub(super) async fn activate_version(
+    state: &AppState,
+    caller: &Identity,
+    version: i64,
+) -> Result<(), ApiError> {
     if !state.ready()?.models.activate(version).await? {
         return Err(ApiError::NotFound(format!("no model version {version}")));
     }
@@ -105,7 +128,7 @@ async fn activate(
         .store
         .append_audit(&caller.actor, "model.activate", &subject, &json!({}))
         .await?;
-    Ok(Json(json!({"version": version, "active": true})))
+    Ok(())
 }
 
 /// Activates the version before the active one.
@@ -113,6 +136,14 @@ async fn rollback(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<impl IntoResponse, ApiError> {
+    let (from, to) = roll_back(&state, &caller).await?;
+    Ok(Json(
+        json!({"version": to, "active": true, "rolled_back_from": from}),
+    ))
+}
+
+/// Activates the version before the active one and audits it; the versions (from, to).
+pub(super) async fn roll_back(state: &AppState, caller: &Identity) -> Result<(i64, i64), ApiError> {
     let models = state.ready()?.models.clone();
     match state.store.rollback_model().await? {
         Rollback::RolledBack { from, to } => {
@@ -127,9 +158,7 @@ async fn rollback(
                     &json!({"from": from}),
                 )
                 .await?;
-            Ok(Json(
-                json!({"version": to, "active": true, "rolled_back_from": from}),
-            ))
+            Ok((from, to))
         }
         refused => Err(ApiError::Conflict(refused.refusal().unwrap_or_default())),
     }

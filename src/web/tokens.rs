@@ -14,13 +14,13 @@ use serde_json::json;
 
 use super::{
     ApiError, AppState, Route,
-    auth::Caller,
+    auth::{Caller, Identity},
     extract::{ApiJson, ApiPath},
     users::check,
 };
 use crate::{
     domain::Role,
-    store::{NewToken, secret::Secret},
+    store::{ApiToken, NewToken, secret::Secret},
 };
 
 /// Marks anliegen's tokens, so secret scanners and people recognise one.
@@ -53,24 +53,38 @@ async fn create(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<NewTokenBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let name = body.name.trim();
+    let (token, secret) =
+        create_token(&state, &caller, &body.name, body.role, &body.departments).await?;
+    let mut answer = serde_json::to_value(&token).expect("a token serialises");
+    answer["token"] = json!(secret);
+    Ok((StatusCode::CREATED, Json(answer)))
+}
+
+/// Creates a token and returns it with its secret, which is shown this once; audited with
+/// `caller` as actor (the API and the admin page).
+pub(super) async fn create_token(
+    state: &AppState,
+    caller: &Identity,
+    name: &str,
+    role: Role,
+    departments: &[String],
+) -> Result<(ApiToken, String), ApiError> {
+    let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
         return Err(ApiError::InvalidField(format!(
             "a token's name has 1 to {MAX_NAME} printable characters"
         )));
     }
-    check(&state, body.role, &body.departments)?;
+    check(state, role, departments)?;
     let secret = Secret::generate(PREFIX);
     let new = NewToken {
         name,
-        role: body.role,
-        departments: &body.departments,
+        role,
+        departments,
         digest: &secret.digest(),
     };
     let token = state.store.create_token(&new, &caller.actor).await?;
-    let mut answer = serde_json::to_value(&token).expect("a token serialises");
-    answer["token"] = json!(secret.as_str());
-    Ok((StatusCode::CREATED, Json(answer)))
+    Ok((token, secret.as_str().to_string()))
 }
 
 async fn revoke(

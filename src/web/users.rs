@@ -14,12 +14,12 @@ use serde_json::json;
 
 use super::{
     ApiError, AppState, Route,
-    auth::{Caller, password},
+    auth::{Caller, Identity, password},
     extract::{ApiJson, ApiPath},
 };
 use crate::{
     domain::{Role, UserName, check_grant},
-    store::{NewUser, UserChange},
+    store::{NewUser, User, UserChange},
 };
 
 pub fn routes() -> Vec<Route> {
@@ -72,26 +72,47 @@ async fn create(
     Caller(caller): Caller,
     ApiJson(body): ApiJson<NewAccount>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let name = user_name(&body.name)?;
-    check(&state, body.role, &body.departments)?;
-    let hash = hash_password(body.password).await?;
-    let new = NewUser {
-        name: &name,
-        role: body.role,
-        departments: &body.departments,
-        password_hash: &hash,
-    };
-    let user = state.store.create_user(&new, &caller.actor).await?;
+    let user = create_account(
+        &state,
+        &caller,
+        &body.name,
+        body.role,
+        &body.departments,
+        body.password,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
-#[derive(Deserialize)]
+/// Creates an account after checking its name, departments and password; audited with
+/// `caller` as actor (the API and the admin page).
+pub(super) async fn create_account(
+    state: &AppState,
+    caller: &Identity,
+    name: &str,
+    role: Role,
+    departments: &[String],
+    password: String,
+) -> Result<User, ApiError> {
+    let name = user_name(name)?;
+    check(state, role, departments)?;
+    let hash = hash_password(password).await?;
+    let new = NewUser {
+        name: &name,
+        role,
+        departments,
+        password_hash: &hash,
+    };
+    Ok(state.store.create_user(&new, &caller.actor).await?)
+}
+
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct AccountChange {
-    role: Option<Role>,
-    departments: Option<Vec<String>>,
-    disabled: Option<bool>,
-    password: Option<String>,
+pub(super) struct AccountChange {
+    pub role: Option<Role>,
+    pub departments: Option<Vec<String>>,
+    pub disabled: Option<bool>,
+    pub password: Option<String>,
 }
 
 async fn change(
@@ -100,7 +121,18 @@ async fn change(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<AccountChange>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let name = user_name(&name).map_err(|_| ApiError::NotFound(format!("no user {name}")))?;
+    Ok(Json(change_account(&state, &caller, &name, body).await?))
+}
+
+/// Changes an account; the last enabled admin stays one. Audited with `caller` as actor
+/// (the API and the admin page).
+pub(super) async fn change_account(
+    state: &AppState,
+    caller: &Identity,
+    name: &str,
+    body: AccountChange,
+) -> Result<User, ApiError> {
+    let name = user_name(name).map_err(|_| ApiError::NotFound(format!("no user {name}")))?;
     let current = state
         .store
         .user(&name)
@@ -108,7 +140,7 @@ async fn change(
         .ok_or_else(|| ApiError::NotFound(format!("no user {name}")))?;
     let role = body.role.unwrap_or(current.role);
     let departments = body.departments.clone().unwrap_or(current.departments);
-    check(&state, role, &departments)?;
+    check(state, role, &departments)?;
     let stays_admin = role == Role::Admin && !body.disabled.unwrap_or(current.disabled);
     let is_enabled_admin = current.role == Role::Admin && !current.disabled;
     if is_enabled_admin && !stays_admin && state.store.enabled_admins().await? <= 1 {
@@ -126,10 +158,9 @@ async fn change(
         disabled: body.disabled,
         password_hash,
     };
-    let user = state
+    state
         .store
         .change_user(&name, &change, &caller.actor)
         .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no user {name}")))?;
-    Ok(Json(user))
+        .ok_or_else(|| ApiError::NotFound(format!("no user {name}")))
 }

@@ -481,3 +481,50 @@ async fn the_acknowledgement_speaks_english_to_english_mail_and_german_otherwise
     let de = text_of("<de@example.org>");
     assert!(de.contains("vielen Dank für Ihre Nachricht"), "{de}");
 }
+
+/// While the triage backlog is full the poller leaves mail on the server, and fetches it
+/// once the backlog drains: nothing lost, nothing taken in beyond the cap.
+#[tokio::test]
+async fn a_full_backlog_leaves_mail_on_the_server_until_it_drains() {
+    let dovecot = Dovecot::start();
+    let sink = SmtpSink::start();
+    let app = spawn_app_with(|c| {
+        mail_config(c, Some(&dovecot), sink.port);
+        c.pipeline.max_queued = 2;
+    })
+    .await;
+    for i in 0..5 {
+        dovecot.deliver(&citizen_mail(
+            &format!("backlog-{i}@example.org"),
+            "Strassenlaterne defekt",
+            &format!("Die Laterne Nummer {i} am Birkenweg ist kaputt."),
+            None,
+        ));
+    }
+    // The model is not loaded yet, so nothing drains: two are taken in, three stay.
+    drop(
+        anliegen::app::spawn_mail(&app.state.config, &app.state.store, &app.state.pipeline)
+            .expect("mail starts"),
+    );
+    eventually("two mails taken in", 30, async || {
+        (dovecot.count(PROCESSED) == 2).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        dovecot.count(PROCESSED),
+        2,
+        "no more while the backlog is full"
+    );
+    assert_eq!(dovecot.count("INBOX"), 3, "the rest waits on the server");
+
+    app.start_engine().await;
+    eventually(
+        "every mail taken in once the backlog drains",
+        90,
+        async || (dovecot.count(PROCESSED) == 5 && dovecot.count("INBOX") == 0).then_some(()),
+    )
+    .await;
+    let (_, list) = app.get("/api/v1/inquiries").await;
+    assert_eq!(list["inquiries"].as_array().unwrap().len(), 5, "{list}");
+}

@@ -5,9 +5,11 @@
 mod access;
 mod accounts;
 mod admin;
+mod admin_pages;
 mod admission;
 mod audit;
 mod bombs;
+mod browser;
 mod case_store;
 mod catalogue;
 mod citizen;

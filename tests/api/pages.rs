@@ -6,7 +6,7 @@ use reqwest::{Client, StatusCode, redirect::Policy};
 use crate::helpers::{PASSWORD, TestApp, spawn_app_without_engine};
 
 /// A browser-like client: keeps cookies, does not follow redirects.
-fn browser() -> Client {
+pub fn browser() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(Policy::none())
@@ -23,7 +23,7 @@ pub fn csrf_of(html: &str) -> String {
     rest[..rest.find('"').unwrap()].to_string()
 }
 
-async fn page(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
+pub async fn page(client: &Client, app: &TestApp, path: &str) -> (StatusCode, String) {
     let r = client
         .get(format!("{}{path}", app.base))
         .send()
@@ -228,13 +228,13 @@ async fn the_language_switch_remembers_english() {
 }
 
 /// The path of a `303` answer.
-fn location(r: &reqwest::Response) -> String {
+pub fn location(r: &reqwest::Response) -> String {
     assert_eq!(r.status(), 303, "a redirect");
     r.headers()["location"].to_str().unwrap().to_string()
 }
 
 /// A browser signed in through the login form.
-async fn signed_in(app: &TestApp, name: &str) -> Client {
+pub async fn signed_in(app: &TestApp, name: &str) -> Client {
     let client = browser();
     let (_, html) = page(&client, app, "/login").await;
     let r = client
@@ -395,4 +395,292 @@ async fn hostile_input_is_shown_as_text() {
     // askama escapes with numeric character references.
     assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
     assert!(html.contains("&#60;img src=x onerror=alert(4)&#62;"));
+}
+
+/// Photos and PDFs come with the form (multipart): checked by their first bytes and size,
+/// listed on the case page and downloadable by staff who reach the case only — as a
+/// download, never inline — and erased with the case's sender.
+#[tokio::test]
+async fn uploads_are_checked_kept_with_the_case_and_shown_to_staff_only() {
+    use reqwest::multipart::{Form, Part};
+    let app = crate::helpers::spawn_app().await;
+    app.add_user(
+        "abfall",
+        anliegen::domain::Role::Clerk,
+        &["abfallwirtschaft"],
+    )
+    .await;
+    let citizen = browser();
+    let (_, html) = page(&citizen, &app, "/").await;
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+    let jpeg = [b"\xFF\xD8\xFF\xE0\0\x10JFIF".as_slice(), &[7u8; 4000]].concat();
+    let pdf = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n".to_vec();
+    let form = |csrf: &str, files: Vec<(&str, Vec<u8>)>| {
+        let mut form = Form::new()
+            .text("csrf", csrf.to_string())
+            .text(
+                "text",
+                "Die Straßenlaterne vor Hausnummer 7 ist seit Tagen kaputt",
+            )
+            .text("email", "erika@example.org")
+            .text("consent", "ja");
+        for (name, data) in files {
+            form = form.part("files", Part::bytes(data).file_name(name.to_string()));
+        }
+        form
+    };
+
+    // A script named like a photo, and one file too many: the form comes back, nothing kept.
+    for (files, says) in [
+        (
+            vec![("foto.jpg", b"<script>alert(1)</script>".to_vec())],
+            "nur Fotos",
+        ),
+        (
+            vec![
+                ("1.jpg", jpeg.clone()),
+                ("2.jpg", jpeg.clone()),
+                ("3.jpg", jpeg.clone()),
+                ("4.pdf", pdf.clone()),
+            ],
+            "höchstens 3",
+        ),
+    ] {
+        let r = citizen
+            .post(format!("{}/", app.base))
+            .multipart(form(&csrf_of(&html), files))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 422);
+        let back = r.text().await.unwrap();
+        assert!(
+            back.contains("id=\"files-error\"") && back.contains(says),
+            "{back}"
+        );
+        assert!(back.contains("Hausnummer 7"), "the text is kept");
+    }
+    let (_, listed) = app.get("/api/v1/inquiries").await;
+    assert_eq!(listed["inquiries"], serde_json::json!([]), "nothing stored");
+
+    let r = citizen
+        .post(format!("{}/", app.base))
+        .multipart(form(
+            &csrf_of(&html),
+            vec![
+                ("C:\\Bilder\\Laterne.jpg", jpeg.clone()),
+                ("Brief.pdf", pdf.clone()),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    let status_path = location(&r);
+    let case = &status_path["/status/".len().."/status/".len() + 11];
+    let (_, status_html) = page(&citizen, &app, &status_path).await;
+    assert!(
+        !status_html.contains("Laterne.jpg"),
+        "not on the citizen's page"
+    );
+
+    let (status, case_html) = page(&app.client, &app, &format!("/app/faelle/{case}")).await;
+    assert_eq!(status, 200);
+    assert!(case_html.contains("Laterne.jpg") && case_html.contains("Brief.pdf"));
+    let link = |n: usize| {
+        let at = case_html
+            .match_indices(&format!("/app/faelle/{case}/anhaenge/"))
+            .nth(n)
+            .unwrap()
+            .0;
+        case_html[at..at + case_html[at..].find('"').unwrap()].to_string()
+    };
+    let r = app
+        .client
+        .get(format!("{}{}", app.base, link(0)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(disposition.contains("UTF-8''Laterne.jpg"), "{disposition}");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), jpeg.as_slice());
+
+    // Not for citizens, nor for a clerk of another department.
+    let r = app
+        .anonymous
+        .get(format!("{}{}", app.base, link(1)))
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(r.status().as_u16(), 303 | 401), "{}", r.status());
+    let abfall = signed_in(&app, "abfall").await;
+    let (status, _) = page(&abfall, &app, &link(1)).await;
+    assert_eq!(status, 404);
+
+    // Erased with the sender.
+    let inquiry = app
+        .state
+        .store
+        .inquiry(&case.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        app.state.store.attachments(inquiry.id).await.unwrap().len(),
+        2
+    );
+    app.state
+        .store
+        .erase_subject("erika@example.org")
+        .await
+        .unwrap();
+    assert!(
+        app.state
+            .store
+            .attachments(inquiry.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A clerk's case actions beyond routing: spam, merge (only into a case they reach), close;
+/// each changes the status, leaves the inbox and appears in the case's history.
+#[tokio::test]
+async fn spam_merge_and_close_end_cases_and_show_in_the_history() {
+    use crate::access::{case_with, decision};
+    use anliegen::domain::InquiryStatus;
+
+    let app = spawn_app_without_engine().await;
+    app.add_user("tief", anliegen::domain::Role::Clerk, &["tiefbau"])
+        .await;
+    let lamp = || decision("strassenbeleuchtung-defekt", "tiefbau", &[]);
+    let spam = case_with(&app, Some(lamp())).await;
+    let duplicate = case_with(&app, Some(lamp())).await;
+    let kept = case_with(&app, Some(lamp())).await;
+    let elsewhere = case_with(
+        &app,
+        Some(decision(
+            "illegale-muellablagerung",
+            "abfallwirtschaft",
+            &[],
+        )),
+    )
+    .await;
+    let status = |case: String| {
+        let store = app.state.store.clone();
+        async move {
+            store
+                .inquiry(&case.parse().unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+        }
+    };
+    let tief = signed_in(&app, "tief").await;
+    let act = |case: &str, action: &str, fields: Vec<(&'static str, String)>| {
+        let (client, base) = (tief.clone(), app.base.clone());
+        let (case, action) = (case.to_string(), action.to_string());
+        async move {
+            let (_, html) = {
+                let r = client
+                    .get(format!("{base}/app/faelle/{case}"))
+                    .send()
+                    .await
+                    .unwrap();
+                (r.status(), r.text().await.unwrap())
+            };
+            let mut form = vec![("csrf", csrf_of(&html))];
+            form.extend(fields);
+            client
+                .post(format!("{base}/app/faelle/{case}/{action}"))
+                .form(&form)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+
+    let (_, html) = page(&tief, &app, &format!("/app/faelle/{spam}")).await;
+    assert!(html.contains("data-shortcut=\"a\"") && html.contains("Tastenkürzel"));
+    let r = act(&spam, "spam", vec![("art", "spam".into())]).await;
+    assert_eq!(location(&r), format!("/app/faelle/{spam}?erledigt=spam"));
+    assert_eq!(status(spam.clone()).await, InquiryStatus::Spam);
+    let (_, html) = page(&tief, &app, &location(&r)).await;
+    assert!(html.contains("als Spam markiert"), "history: {html}");
+    let (_, inbox) = page(&tief, &app, "/app").await;
+    assert!(!inbox.contains(&spam) && inbox.contains(&kept), "{inbox}");
+    let (_, inbox) = page(&tief, &app, "/app?status=spam").await;
+    assert!(inbox.contains(&spam), "ended cases on request");
+
+    // Another department's case is out of reach: the same answer as an unknown one.
+    for target in [elsewhere.clone(), "2099-999999".to_string()] {
+        let r = act(&duplicate, "zusammenfuehren", vec![("ziel", target)]).await;
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(
+            html.contains("Diesen Fall gibt es nicht in Ihren Abteilungen"),
+            "{html}"
+        );
+    }
+    let r = act(
+        &duplicate,
+        "zusammenfuehren",
+        vec![("ziel", "<script>alert(1)</script>\" onmouseover=\"x".into())],
+    )
+    .await;
+    assert_eq!(r.status(), 422);
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("<script>alert(1)") && !html.contains("\" onmouseover=\"x"));
+    assert!(html.contains("aria-invalid=\"true\""));
+    assert_eq!(status(duplicate.clone()).await, InquiryStatus::Routed);
+
+    let r = act(&duplicate, "zusammenfuehren", vec![("ziel", kept.clone())]).await;
+    assert_eq!(
+        location(&r),
+        format!("/app/faelle/{duplicate}?erledigt=zusammengefuehrt")
+    );
+    assert_eq!(status(duplicate.clone()).await, InquiryStatus::Merged);
+    let (_, html) = page(&tief, &app, &format!("/app/faelle/{duplicate}")).await;
+    assert!(
+        html.contains(&format!("href=\"/app/faelle/{kept}\"")),
+        "{html}"
+    );
+    let (_, html) = page(&tief, &app, &format!("/app/faelle/{kept}")).await;
+    assert!(
+        html.contains(&format!("href=\"/app/faelle/{duplicate}\"")),
+        "{html}"
+    );
+
+    let r = act(
+        &kept,
+        "schliessen",
+        vec![("grund", "\" onmouseover=\"alert(1)".into())],
+    )
+    .await;
+    assert_eq!(
+        location(&r),
+        format!("/app/faelle/{kept}?erledigt=geschlossen")
+    );
+    assert_eq!(status(kept.clone()).await, InquiryStatus::Closed);
+    let (_, html) = page(&tief, &app, &format!("/app/faelle/{kept}")).await;
+    assert!(html.contains("abgeschlossen"));
+    let db = crate::store::raw(&app.state.config.database.url).await;
+    let actions: Vec<String> =
+        sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'case.%' ORDER BY seq")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions,
+        vec!["case.spam", "case.merge", "case.merged_from", "case.close"]
+    );
+    // The other department's case was never touched.
+    assert_eq!(status(elsewhere).await, InquiryStatus::Routed);
 }

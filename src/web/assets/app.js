@@ -33,14 +33,16 @@ if (field) {
         });
         if (!r.ok) return;
         const body = await r.json();
+        // The Open311 suggest extension: ranked services with their department (group).
+        const top = body.suggestions.slice(0, 3);
         list.replaceChildren(
-          ...body.services.slice(0, 3).map((s) => {
+          ...top.map((s) => {
             const li = document.createElement("li");
-            li.textContent = `${s.name} (${s.department})`;
+            li.textContent = `${s.service_name} (${s.group})`;
             return li;
           }),
         );
-        box.hidden = body.services.length === 0;
+        box.hidden = top.length === 0;
       } catch (_) {
         // Suggestions are a help only; the form works without them.
       }

@@ -100,23 +100,7 @@ pub(super) async fn reply(
             ));
         }
     };
-    let check = match (&inquiry.decision, &draft) {
-        (Some(decision), Some(d)) => {
-            let received = case::received(&inquiry);
-            let allowed = crate::reply::allowed(
-                &crate::reply::CaseData {
-                    case_number: &case_number.to_string(),
-                    received: &received,
-                    text: &inquiry.text,
-                    language: None,
-                },
-                decision,
-                &d.facts,
-            );
-            Some(crate::reply::check::check(&text, &allowed))
-        }
-        _ => None,
-    };
+    let check = case::check_reply(&inquiry, inquiry.decision.as_ref(), draft.as_ref(), &text);
     let flags = check.as_ref().map(|c| c.flags.clone()).unwrap_or_default();
     if !flags.is_empty() && !body.confirm {
         return Err(ApiError::ReplyFlagged(flags));
@@ -195,26 +179,19 @@ pub(super) async fn save_template(
     Ok((StatusCode::CREATED, Json(saved)))
 }
 
-/// Sends a clerk's free-text reply from the case page: in the language of the case's draft
-/// (German without one), kept for the status page, queued as mail when mail may go to the
-/// case's address, and audited.
+/// Sends a clerk's reply from the case page: in the language of the case's draft (German
+/// without one), kept for the status page, queued as mail when mail may go to the case's
+/// address, and audited with the number of checker flags the clerk confirmed.
 pub(in crate::web) async fn send(
     state: &AppState,
     caller: &crate::web::auth::Identity,
     inquiry: &crate::store::StoredInquiry,
+    draft: Option<&crate::reply::Draft>,
     text: &str,
+    flags_confirmed: usize,
 ) -> Result<Option<crate::domain::Outbound>, ApiError> {
-    let draft = match (&inquiry.decision, state.ready()) {
-        (Some(decision), Ok(ready)) => {
-            case::draft_for(&state.store, &ready.catalogue, inquiry, decision).await?
-        }
-        _ => None,
-    };
-    let language = draft
-        .as_ref()
-        .map(|d| d.language)
-        .unwrap_or(ReplyLanguage::German);
-    let german_copy = case::german_copy(draft.as_ref(), language);
+    let language = draft.map_or(ReplyLanguage::German, |d| d.language);
+    let german_copy = case::german_copy(draft, language);
     Ok(notify::send_reply(
         &state.store,
         &state.config.mail,
@@ -224,7 +201,7 @@ pub(in crate::web) async fn send(
             language,
             german_copy: german_copy.as_deref(),
             actor: &caller.actor,
-            audit: json!({"from_page": true}),
+            audit: json!({"from_page": true, "flags_confirmed": flags_confirmed}),
         },
     )
     .await?)

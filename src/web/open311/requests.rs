@@ -51,6 +51,13 @@ fn view(i: &StoredInquiry, catalogue: Option<&Catalogue>, detailed: bool) -> Ser
         ),
         InquiryStatus::Review => "Eingegangen; die Zuständigkeit wird geprüft.".to_string(),
         InquiryStatus::Failed => "Eingegangen; wird von Hand bearbeitet.".to_string(),
+        InquiryStatus::Spam | InquiryStatus::NotInquiry => {
+            "Abgeschlossen; kein Anliegen an die Verwaltung.".to_string()
+        }
+        InquiryStatus::Merged => {
+            "Abgeschlossen; wird in einem anderen Fall bearbeitet.".to_string()
+        }
+        InquiryStatus::Closed => "Abgeschlossen.".to_string(),
     };
     let notice = d
         .and_then(|d| catalogue?.service(&d.service.id))
@@ -77,24 +84,23 @@ fn view(i: &StoredInquiry, catalogue: Option<&Catalogue>, detailed: bool) -> Ser
     }
 }
 
-/// Open311 knows two states; every state of an inquiry here is still being handled.
+/// Open311 knows two states: a case a clerk ended is closed, every other is still handled.
 fn open_or_closed(status: InquiryStatus) -> &'static str {
     match status {
         InquiryStatus::Received
         | InquiryStatus::Routed
         | InquiryStatus::Review
         | InquiryStatus::Failed => "open",
+        InquiryStatus::Spam
+        | InquiryStatus::NotInquiry
+        | InquiryStatus::Merged
+        | InquiryStatus::Closed => "closed",
     }
 }
 
 /// The inquiry statuses behind an Open311 status filter (`open`, `closed` or both).
 fn statuses(filter: &str, format: Format) -> Result<Vec<InquiryStatus>, Failure> {
-    let all = [
-        InquiryStatus::Received,
-        InquiryStatus::Routed,
-        InquiryStatus::Review,
-        InquiryStatus::Failed,
-    ];
+    let all = InquiryStatus::ALL;
     let mut out = Vec::new();
     for wanted in filter.split(',').map(str::trim) {
         if wanted != "open" && wanted != "closed" {
@@ -165,7 +171,7 @@ pub(super) async fn list(state: AppState, req: Request, format: Format) -> Respo
             if let Some(s) = params.get("status") {
                 query.statuses = statuses(s, format)?;
                 if query.statuses.is_empty() {
-                    // Only states no inquiry is in (`closed`).
+                    // No status matches the filter.
                     return Ok(format.list::<ServiceRequest>(
                         StatusCode::OK,
                         "service_requests",

@@ -6,23 +6,29 @@
 use askama::Template;
 use axum::{
     Form,
-    extract::{Query, State},
-    http::{Method, StatusCode},
+    extract::{FromRequest, Multipart, Query, Request, State},
+    http::{Method, StatusCode, header::CONTENT_TYPE},
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
 
 use super::chrome::{Chrome, render};
 use crate::{
-    domain::{Channel, InquiryStatus, InquiryText, Sender, inquiry::InvalidText},
+    config::Config,
+    domain::{
+        Attachment, Channel, InquiryStatus, InquiryText, InvalidAttachment, LocationInput, Sender,
+        inquiry::InvalidText,
+    },
     store::{CaseReply, SecretPurpose},
     web::{ApiError, AppState, auth::Limit, extract::ApiPath, inquiries, routes::Route, status},
 };
 
-pub fn routes() -> Vec<Route> {
+pub fn routes(config: &Config) -> Vec<Route> {
     vec![
         Route::public(Method::GET, "/", form),
-        Route::public(Method::POST, "/", submit).limited(Limit::Intake),
+        Route::public(Method::POST, "/", submit)
+            .limited(Limit::Intake)
+            .body_limit(upload_limit(config)),
         Route::public(Method::GET, "/status", lookup),
         Route::public(Method::GET, "/status/{case}", case_status).limited(Limit::Status),
         Route::public(Method::GET, "/datenschutz", privacy),
@@ -55,25 +61,125 @@ pub struct FormPage {
     text_error: Option<&'static str>,
     email_error: Option<&'static str>,
     consent_error: Option<&'static str>,
+    files_error: Option<String>,
     max_chars: usize,
+    max_uploads: usize,
+    max_upload_mb: usize,
 }
 
 impl FormPage {
+    fn new(config: &Config, chrome: Chrome, concern: Concern) -> Self {
+        Self {
+            chrome,
+            concern,
+            text_error: None,
+            email_error: None,
+            consent_error: None,
+            files_error: None,
+            max_chars: config.server.max_text_chars,
+            max_uploads: config.pages.max_uploads,
+            max_upload_mb: config.pages.max_upload_bytes / (1024 * 1024),
+        }
+    }
+
     fn has_errors(&self) -> bool {
-        self.text_error.is_some() || self.email_error.is_some() || self.consent_error.is_some()
+        self.text_error.is_some()
+            || self.email_error.is_some()
+            || self.consent_error.is_some()
+            || self.files_error.is_some()
     }
 }
 
+/// The largest form body: the text fields and every file at its largest.
+pub fn upload_limit(config: &Config) -> usize {
+    config.pages.max_uploads * config.pages.max_upload_bytes + 1024 * 1024
+}
+
+/// The form as sent: urlencoded without files, `multipart/form-data` with them (the
+/// file fields are named `files`).
+pub struct Submitted {
+    concern: Concern,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl<S: Send + Sync> FromRequest<S> for Submitted {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let multipart = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        let unreadable =
+            |e: String| ApiError::InvalidField(format!("the form could not be read: {e}"));
+        if !multipart {
+            let Form(concern) = Form::<Concern>::from_request(req, state)
+                .await
+                .map_err(|e| unreadable(e.body_text()))?;
+            return Ok(Self {
+                concern,
+                files: Vec::new(),
+            });
+        }
+        let mut form = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| unreadable(e.body_text()))?;
+        let mut concern = Concern::default();
+        let mut files = Vec::new();
+        let too_large = |e: axum::extract::multipart::MultipartError| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge(0)
+            } else {
+                unreadable(e.body_text())
+            }
+        };
+        while let Some(field) = form.next_field().await.map_err(too_large)? {
+            let name = field.name().unwrap_or_default().to_string();
+            if name == "files" {
+                let file = field.file_name().unwrap_or_default().to_string();
+                files.push((file, field.bytes().await.map_err(too_large)?.to_vec()));
+                continue;
+            }
+            let value = field.text().await.map_err(too_large)?;
+            match name.as_str() {
+                "text" => concern.text = value,
+                "name" => concern.name = value,
+                "email" => concern.email = value,
+                "phone" => concern.phone = value,
+                "place" => concern.place = value,
+                "consent" => concern.consent = Some(value),
+                _ => {}
+            }
+        }
+        Ok(Self { concern, files })
+    }
+}
+
+/// The attached files that pass the checks, or the first reason one does not.
+fn checked_files(
+    config: &Config,
+    files: Vec<(String, Vec<u8>)>,
+) -> Result<Vec<Attachment>, InvalidAttachment> {
+    let mut kept = Vec::new();
+    for (name, data) in files {
+        if let Some(file) = Attachment::check(&name, data, config.pages.max_upload_bytes)? {
+            kept.push(file);
+        }
+    }
+    if kept.len() > config.pages.max_uploads {
+        return Err(InvalidAttachment::TooMany {
+            max: config.pages.max_uploads,
+        });
+    }
+    Ok(kept)
+}
+
 async fn form(State(state): State<AppState>, chrome: Chrome) -> Response {
-    let page = FormPage {
-        chrome,
-        concern: Concern::default(),
-        text_error: None,
-        email_error: None,
-        consent_error: None,
-        max_chars: state.config.server.max_text_chars,
-    };
-    render(StatusCode::OK, &page)
+    render(
+        StatusCode::OK,
+        &FormPage::new(&state.config, chrome, Concern::default()),
+    )
 }
 
 /// The text the clerk reads: the concern, and under it the optional details the citizen
@@ -92,7 +198,7 @@ fn composed(c: &Concern) -> String {
 async fn submit(
     State(state): State<AppState>,
     chrome: Chrome,
-    Form(concern): Form<Concern>,
+    Submitted { concern, files }: Submitted,
 ) -> Result<Response, ApiError> {
     let lang = chrome.lang;
     let max = state.config.server.max_text_chars;
@@ -125,19 +231,46 @@ async fn submit(
             "Please confirm that you have read the privacy notice.",
         )
     });
-    let (Ok(text), Ok(sender), None) = (text, sender, consent_error) else {
-        let page = FormPage {
-            chrome,
-            concern,
-            text_error,
-            email_error,
-            consent_error,
-            max_chars: max,
-        };
+    let files = checked_files(&state.config, files);
+    let files_error = files.as_ref().err().map(|e| match e {
+        InvalidAttachment::Kind { name } => format!(
+            "{name}: {}",
+            lang.pick(
+                "Bitte hängen Sie nur Fotos (JPEG, PNG, WebP, HEIC) oder PDF-Dateien an.",
+                "Please attach only photos (JPEG, PNG, WebP, HEIC) or PDF files."
+            )
+        ),
+        InvalidAttachment::TooLarge { name, max_bytes } => format!(
+            "{name}: {} {} MB.",
+            lang.pick("Die Datei ist größer als", "The file is larger than"),
+            max_bytes / (1024 * 1024)
+        ),
+        InvalidAttachment::TooMany { max } => format!(
+            "{} {max} {}",
+            lang.pick("Bitte hängen Sie höchstens", "Please attach at most"),
+            lang.pick("Dateien an.", "files.")
+        ),
+    });
+    let (Ok(text), Ok(sender), None, Ok(files)) = (text, sender, consent_error, files) else {
+        let mut page = FormPage::new(&state.config, chrome, concern);
+        page.text_error = text_error;
+        page.email_error = email_error;
+        page.consent_error = consent_error;
+        page.files_error = files_error;
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let sender = sender.map(Sender::into_string);
-    let (inquiry, secret) = inquiries::accept(&state, Channel::Web, sender, text, None).await?;
+    // The place as the citizen wrote it, kept like the sender (and erased with the case).
+    let place = LocationInput {
+        lat: None,
+        lon: None,
+        address: Some(concern.place.clone()).filter(|p| !p.trim().is_empty()),
+    }
+    .parse()
+    .ok()
+    .flatten();
+    let (inquiry, secret) = inquiries::accept(&state, Channel::Web, sender, text, place).await?;
+    state.store.add_attachments(inquiry.id, &files).await?;
     let to = format!(
         "/status/{}?token={}&neu=1",
         inquiry.case_number,
@@ -223,7 +356,10 @@ async fn case_status(
         Stage::Answered
     } else if matches!(
         inquiry.status,
-        InquiryStatus::Routed | InquiryStatus::Review
+        InquiryStatus::Routed
+            | InquiryStatus::Review
+            | InquiryStatus::Merged
+            | InquiryStatus::Closed
     ) {
         Stage::WithDepartment
     } else {

@@ -18,8 +18,11 @@ use serde::Deserialize;
 
 use super::chrome::{Chrome, Lang, render};
 use crate::{
-    domain::{Decision, EvidenceKind, InquiryStatus, InquiryText, inquiry::InvalidText},
-    store::{AuditEntry, CaseReply, InquiryQuery, StoredInquiry},
+    domain::{
+        CaseNumber, Decision, EvidenceKind, InquiryStatus, InquiryText, inquiry::InvalidText,
+    },
+    reply::{case as reply_case, grounding::FIELDS},
+    store::{AuditEntry, CaseReply, Ending, InquiryQuery, StoredInquiry},
     triage::review::{Review, ReviewAction},
     web::{
         ApiError, AppState,
@@ -37,6 +40,10 @@ pub fn routes() -> Vec<Route> {
         Route::staff(Method::POST, "/app/faelle/{case}/annehmen", accept),
         Route::staff(Method::POST, "/app/faelle/{case}/umleiten", reroute),
         Route::staff(Method::POST, "/app/faelle/{case}/antwort", answer),
+        Route::staff(Method::GET, "/app/faelle/{case}/anhaenge/{id}", attachment),
+        Route::staff(Method::POST, "/app/faelle/{case}/spam", spam),
+        Route::staff(Method::POST, "/app/faelle/{case}/zusammenfuehren", merge),
+        Route::staff(Method::POST, "/app/faelle/{case}/schliessen", close),
     ]
 }
 
@@ -62,7 +69,41 @@ fn status_words(lang: Lang, status: InquiryStatus) -> &'static str {
         InquiryStatus::Routed => lang.pick("zugeordnet", "routed"),
         InquiryStatus::Review => lang.pick("zu prüfen", "to review"),
         InquiryStatus::Failed => lang.pick("fehlgeschlagen", "failed"),
+        InquiryStatus::Spam => lang.pick("Spam", "spam"),
+        InquiryStatus::NotInquiry => lang.pick("kein Anliegen", "not an inquiry"),
+        InquiryStatus::Merged => lang.pick("zusammengeführt", "merged"),
+        InquiryStatus::Closed => lang.pick("abgeschlossen", "closed"),
     }
+}
+
+/// An audit action of a case's history in words; unknown ones as they are.
+fn action_words(lang: Lang, action: &str) -> String {
+    match action {
+        "review.accept" => lang.pick("Zuordnung angenommen", "routing accepted"),
+        "review.reroute" => lang.pick("umgeleitet", "re-routed"),
+        "case.spam" => lang.pick("als Spam markiert", "marked as spam"),
+        "case.not_inquiry" => lang.pick("als kein Anliegen markiert", "marked as not an inquiry"),
+        "case.merge" => lang.pick(
+            "in einen anderen Fall zusammengeführt",
+            "merged into another case",
+        ),
+        "case.merged_from" => lang.pick(
+            "ein anderer Fall wurde hierher zusammengeführt",
+            "another case was merged into this one",
+        ),
+        "case.close" => lang.pick("abgeschlossen", "closed"),
+        other => other,
+    }
+    .to_string()
+}
+
+/// A history entry as the case page shows it.
+struct HistoryLine {
+    at: String,
+    action: String,
+    actor: String,
+    /// The other case of a merge.
+    other_case: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -134,6 +175,10 @@ fn risk_order(a: &StoredInquiry, b: &StoredInquiry) -> std::cmp::Ordering {
         InquiryStatus::Failed => 1,
         InquiryStatus::Received => 2,
         InquiryStatus::Routed => 3,
+        InquiryStatus::Spam
+        | InquiryStatus::NotInquiry
+        | InquiryStatus::Merged
+        | InquiryStatus::Closed => 4,
     };
     let conf = |i: &StoredInquiry| i.decision.as_ref().map_or(0.0, |d| d.confidence);
     rank(a)
@@ -172,7 +217,7 @@ async fn inbox(
     };
     let mut all = state.store.inquiries(&query).await?;
     let mut counts: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    for i in &all {
+    for i in all.iter().filter(|i| !i.status.is_ended()) {
         if let Some(d) = &i.decision {
             counts
                 .entry(d.department.id.clone())
@@ -183,9 +228,13 @@ async fn inbox(
     let needle = filter.suche.trim().to_lowercase();
     all.retain(|i| {
         let d = i.decision.as_ref();
-        (filter.status.is_empty() || i.status.as_str() == filter.status)
-            && (filter.abteilung.is_empty()
-                || d.is_some_and(|d| d.department.id == filter.abteilung))
+        // Ended cases await nothing: only shown when asked for by their status.
+        (if filter.status.is_empty() {
+            !i.status.is_ended()
+        } else {
+            i.status.as_str() == filter.status
+        }) && (filter.abteilung.is_empty()
+            || d.is_some_and(|d| d.department.id == filter.abteilung))
             && (filter.kanal.is_empty() || i.channel.as_str() == filter.kanal)
             && (needle.is_empty()
                 || i.case_number.to_string().contains(&needle)
@@ -249,6 +298,8 @@ struct CandidateLine {
     department: String,
     score: String,
     current: bool,
+    /// The first candidate other than the current service: the `u` shortcut's target.
+    first: bool,
 }
 
 struct EvidenceLine {
@@ -278,12 +329,53 @@ struct CasePage {
     evidence: Vec<EvidenceLine>,
     services: Vec<ServiceOption>,
     replies: Vec<CaseReply>,
-    history: Vec<AuditEntry>,
+    attachments: Vec<AttachmentLine>,
+    history: Vec<HistoryLine>,
+    /// The clerk ended the case (spam, not an inquiry, merged, closed).
+    ended: bool,
     /// What the last action did.
     done: Option<String>,
     reply_error: Option<&'static str>,
-    /// The reply text, kept when it has to be corrected; later the suggested draft.
+    /// Why the merge was refused, and the case number typed.
+    merge_error: Option<&'static str>,
+    merge_target: String,
+    /// The reply text: the suggested draft, or the clerk's text kept to be corrected.
     draft: String,
+    /// Whether `draft` is the suggestion (not yet the clerk's own text).
+    drafted: bool,
+    /// The draft's facts with their catalogue source, and the facts the catalogue lacks.
+    facts: Vec<FactLine>,
+    gaps: Vec<String>,
+    draft_note: Option<String>,
+    /// What the checker found in the clerk's text: spans neither the catalogue nor the
+    /// case supports.
+    flags: Vec<FlagLine>,
+}
+
+struct AttachmentLine {
+    id: i64,
+    name: String,
+    kind: &'static str,
+    size: String,
+}
+
+struct FactLine {
+    label: &'static str,
+    value: String,
+    source: String,
+}
+
+struct FlagLine {
+    span: String,
+    message: String,
+}
+
+/// The reply form as the clerk left it: their text, and what is wrong with it.
+#[derive(Default)]
+struct ReplyInput {
+    text: String,
+    error: Option<&'static str>,
+    flags: Vec<FlagLine>,
 }
 
 struct DecisionView {
@@ -322,10 +414,26 @@ async fn case_page(
             "Antwort gesendet. Die Bürgerin oder der Bürger sieht sie auf der Statusseite.",
             "Answer sent. The citizen sees it on the status page.",
         )),
+        "spam" => Some(chrome.lang.pick(
+            "Als Spam markiert; der Fall ist aus der Arbeitsliste genommen.",
+            "Marked as spam; the case left the inbox.",
+        )),
+        "kein-anliegen" => Some(chrome.lang.pick(
+            "Als kein Anliegen markiert; der Fall ist aus der Arbeitsliste genommen.",
+            "Marked as not an inquiry; the case left the inbox.",
+        )),
+        "zusammengefuehrt" => Some(chrome.lang.pick(
+            "Zusammengeführt; bearbeitet wird im anderen Fall.",
+            "Merged; the other case is where the work goes on.",
+        )),
+        "geschlossen" => Some(chrome.lang.pick(
+            "Abgeschlossen; der Fall ist aus der Arbeitsliste genommen.",
+            "Closed; the case left the inbox.",
+        )),
         _ => None,
     }
     .map(str::to_string);
-    let page = case_view(&state, chrome, inquiry, done, None, String::new()).await?;
+    let page = case_view(&state, chrome, inquiry, done, ReplyInput::default()).await?;
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -334,8 +442,7 @@ async fn case_view(
     chrome: Chrome,
     inquiry: StoredInquiry,
     done: Option<String>,
-    reply_error: Option<&'static str>,
-    draft: String,
+    input: ReplyInput,
 ) -> Result<CasePage, ApiError> {
     let lang = chrome.lang;
     let d: Option<&Decision> = inquiry.decision.as_ref();
@@ -361,9 +468,14 @@ async fn case_view(
                 department: department_name(&c.department_id),
                 score: format!("{} %", (c.score * 100.0).round() as i64),
                 current: c.service_id == d.service.id,
+                first: false,
             })
             .collect()
     });
+    let mut candidates: Vec<CandidateLine> = candidates;
+    if let Some(c) = candidates.iter_mut().find(|c| !c.current) {
+        c.first = true;
+    }
     let evidence = d.map_or_else(Vec::new, |d| {
         d.evidence
             .iter()
@@ -392,11 +504,73 @@ async fn case_view(
         s.sort_by(|a, b| a.label.cmp(&b.label));
         s
     });
+    let suggested = match (d, &catalogue) {
+        (Some(d), Some(c)) => reply_case::draft_for(&state.store, c, &inquiry, d).await?,
+        _ => None,
+    };
+    let drafted = input.text.is_empty() && suggested.is_some();
+    let label = |field: &str| {
+        FIELDS
+            .iter()
+            .find(|(f, ..)| *f == field)
+            .map_or("", |(_, de, en)| lang.pick(de, en))
+    };
+    let (facts, gaps, draft_note) = suggested.as_ref().map_or_else(
+        || (Vec::new(), Vec::new(), None),
+        |s| {
+            let facts = s
+                .facts
+                .iter()
+                .map(|f| FactLine {
+                    label: label(f.field),
+                    value: f.value.clone(),
+                    source: f.source.clone(),
+                })
+                .collect();
+            let gaps = s.gaps.iter().map(|g| label(g.field).to_string()).collect();
+            (facts, gaps, s.note.clone())
+        },
+    );
+    let draft = match suggested {
+        Some(s) if drafted => s.text,
+        _ => input.text,
+    };
     let replies = state.store.case_replies(inquiry.id).await?;
+    let attachments = state
+        .store
+        .attachments(inquiry.id)
+        .await?
+        .into_iter()
+        .map(|a| AttachmentLine {
+            kind: if a.content_type == "application/pdf" {
+                "PDF"
+            } else {
+                lang.pick("Foto", "photo")
+            },
+            size: size_words(a.size),
+            id: a.id,
+            name: a.name,
+        })
+        .collect();
     let history = state
         .store
         .audit_entries_for(&[inquiry.case_number.to_string()])
-        .await?;
+        .await?
+        .into_iter()
+        .map(|h: AuditEntry| HistoryLine {
+            at: h.at.clone(),
+            action: action_words(lang, &h.action),
+            actor: h.actor.clone(),
+            other_case: h.details["into"]
+                .as_str()
+                .or_else(|| {
+                    h.details["from"]
+                        .as_str()
+                        .filter(|_| h.action == "case.merged_from")
+                })
+                .map(str::to_string),
+        })
+        .collect();
     Ok(CasePage {
         case_number: inquiry.case_number.to_string(),
         received: inquiry.received_at.format("%d.%m.%Y %H:%M").to_string(),
@@ -416,10 +590,19 @@ async fn case_view(
         evidence,
         services,
         replies,
+        attachments,
         history,
+        ended: inquiry.status.is_ended(),
         done,
-        reply_error,
+        reply_error: input.error,
+        merge_error: None,
+        merge_target: String::new(),
         draft,
+        drafted,
+        facts,
+        gaps,
+        draft_note,
+        flags: input.flags,
         chrome,
     })
 }
@@ -479,8 +662,13 @@ async fn reroute(
 struct Answer {
     #[serde(default)]
     text: String,
+    /// Present when the clerk confirms spans the checker flagged.
+    #[serde(default)]
+    confirm: Option<String>,
 }
 
+/// Sends the clerk's answer. The checker runs over it first: spans that neither the
+/// catalogue nor the case supports come back marked, and go out only once confirmed.
 async fn answer(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -502,10 +690,224 @@ async fn answer(
                     lang.pick("Die Antwort ist zu lang.", "The answer is too long.")
                 }
             };
-            let page = case_view(&state, chrome, inquiry, None, Some(error), form.text).await?;
+            let input = ReplyInput {
+                text: form.text,
+                error: Some(error),
+                flags: Vec::new(),
+            };
+            let page = case_view(&state, chrome, inquiry, None, input).await?;
             return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
-    reply::send(&state, &caller, &inquiry, text.as_str()).await?;
+    let draft = match (&inquiry.decision, state.ready()) {
+        (Some(d), Ok(ready)) => {
+            reply_case::draft_for(&state.store, &ready.catalogue, &inquiry, d).await?
+        }
+        _ => None,
+    };
+    let flags = reply_case::check_reply(
+        &inquiry,
+        inquiry.decision.as_ref(),
+        draft.as_ref(),
+        text.as_str(),
+    )
+    .map(|c| c.flags)
+    .unwrap_or_default();
+    if !flags.is_empty() && form.confirm.is_none() {
+        let input = ReplyInput {
+            text: form.text,
+            error: Some(lang.pick(
+                "Die Antwort enthält Angaben, die weder im Katalog noch im Fall stehen. Bitte prüfen Sie die markierten Stellen und bestätigen Sie sie, oder ändern Sie den Text.",
+                "The answer contains details found neither in the catalogue nor in the case. Please check the marked spans and confirm them, or change the text.",
+            )),
+            flags: flags
+                .iter()
+                .map(|f| FlagLine {
+                    span: f.text.clone(),
+                    message: f.message.clone(),
+                })
+                .collect(),
+        };
+        let page = case_view(&state, chrome, inquiry, None, input).await?;
+        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    reply::send(
+        &state,
+        &caller,
+        &inquiry,
+        draft.as_ref(),
+        text.as_str(),
+        flags.len(),
+    )
+    .await?;
     Ok(Redirect::to(&format!("/app/faelle/{case}?erledigt=beantwortet#antwort")).into_response())
+}
+
+#[derive(Deserialize)]
+struct SpamForm {
+    /// `spam` or `kein-anliegen`.
+    #[serde(default)]
+    art: String,
+}
+
+async fn spam(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(case): ApiPath<String>,
+    Form(form): Form<SpamForm>,
+) -> Result<Response, ApiError> {
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let (ending, done) = match form.art.as_str() {
+        "kein-anliegen" => (Ending::NotInquiry, "kein-anliegen"),
+        _ => (Ending::Spam, "spam"),
+    };
+    state
+        .store
+        .end_case(&inquiry, &ending, &caller.actor)
+        .await?;
+    Ok(Redirect::to(&format!("/app/faelle/{case}?erledigt={done}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct MergeForm {
+    #[serde(default)]
+    ziel: String,
+}
+
+/// Merges the case into another the clerk reaches; an unknown case and one outside the
+/// clerk's departments get the same answer, so case numbers cannot be probed.
+async fn merge(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    chrome: Chrome,
+    ApiPath(case): ApiPath<String>,
+    Form(form): Form<MergeForm>,
+) -> Result<Response, ApiError> {
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let lang = chrome.lang;
+    let wanted = form.ziel.trim();
+    let target = match wanted.parse::<CaseNumber>() {
+        Ok(n) if n == case => Err(lang.pick(
+            "Ein Fall kann nicht in sich selbst zusammengeführt werden.",
+            "A case cannot be merged into itself.",
+        )),
+        Ok(_) => match state.inquiry_for(&caller, wanted).await {
+            Ok((_, t)) if t.status == InquiryStatus::Merged => Err(lang.pick(
+                "Dieser Fall ist selbst schon zusammengeführt; nehmen Sie den Fall, in den er ging.",
+                "That case is merged itself; take the case it went into.",
+            )),
+            Ok((n, _)) => Ok(n),
+            Err(ApiError::NotFound(_)) => Err(lang.pick(
+                "Diesen Fall gibt es nicht in Ihren Abteilungen. Bitte prüfen Sie die Fallnummer.",
+                "There is no such case in your departments. Please check the case number.",
+            )),
+            Err(e) => return Err(e),
+        },
+        Err(_) => Err(lang.pick(
+            "Bitte geben Sie eine Fallnummer wie 2026-000123 an.",
+            "Please enter a case number such as 2026-000123.",
+        )),
+    };
+    match target {
+        Ok(into) => {
+            state
+                .store
+                .end_case(&inquiry, &Ending::Merged { into }, &caller.actor)
+                .await?;
+            Ok(
+                Redirect::to(&format!("/app/faelle/{case}?erledigt=zusammengefuehrt"))
+                    .into_response(),
+            )
+        }
+        Err(message) => {
+            let mut page = case_view(&state, chrome, inquiry, None, ReplyInput::default()).await?;
+            page.merge_error = Some(message);
+            page.merge_target = wanted.chars().take(40).collect();
+            Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CloseForm {
+    #[serde(default)]
+    grund: String,
+}
+
+async fn close(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(case): ApiPath<String>,
+    Form(form): Form<CloseForm>,
+) -> Result<Response, ApiError> {
+    let (case, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let reason: String = form.grund.trim().chars().take(500).collect();
+    let ending = Ending::Closed {
+        reason: Some(reason).filter(|r| !r.is_empty()),
+    };
+    state
+        .store
+        .end_case(&inquiry, &ending, &caller.actor)
+        .await?;
+    Ok(Redirect::to(&format!("/app/faelle/{case}?erledigt=geschlossen")).into_response())
+}
+
+/// A file size as people read it: "820 KB", "3,4 MB".
+fn size_words(bytes: i64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    let b = bytes as f64;
+    if b < MB {
+        format!("{} KB", (b / 1024.0).ceil() as i64)
+    } else {
+        format!("{:.1} MB", b / MB).replace('.', ",")
+    }
+}
+
+/// One attachment of a case the clerk reaches, as a download (never shown inline, so a
+/// file cannot act in the page's origin).
+async fn attachment(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath((case, id)): ApiPath<(String, i64)>,
+) -> Result<Response, ApiError> {
+    let (_, inquiry) = state.inquiry_for(&caller, &case).await?;
+    let Some((info, data)) = state.store.attachment(inquiry.id, id).await? else {
+        return Err(ApiError::NotFound("no such attachment".into()));
+    };
+    let encoded: String = info
+        .name
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"anhang-{id}\"; filename*=UTF-8''{encoded}");
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_str(&info.content_type).unwrap_or(
+                    axum::http::HeaderValue::from_static("application/octet-stream"),
+                ),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                axum::http::HeaderValue::from_str(&disposition)
+                    .unwrap_or(axum::http::HeaderValue::from_static("attachment")),
+            ),
+        ],
+        data,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_read_as_people_say_them() {
+        assert_eq!(super::size_words(1), "1 KB");
+        assert_eq!(super::size_words(820 * 1024), "820 KB");
+        assert_eq!(super::size_words(3_565_158), "3,4 MB");
+    }
 }

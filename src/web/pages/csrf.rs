@@ -93,7 +93,13 @@ pub fn cross_origin(headers: &HeaderMap, config: &Config) -> bool {
     if site == "cross-site" {
         return true;
     }
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+    // Without an origin to compare, the token decides. Browsers send `Origin: null` for
+    // their own form posts under `Referrer-Policy: no-referrer` (as every page here has).
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .filter(|o| *o != "null")
+    else {
         return false;
     };
     let host = headers
@@ -147,4 +153,46 @@ async fn multipart_field(req: Request, name: &str) -> Option<String> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn the_origin_and_the_fetch_site_tell_a_foreign_page() {
+        let config = Config::defaults();
+        let own = [("host", "127.0.0.1:8080")];
+        for (extra, foreign) in [
+            (None, false),
+            (Some(("origin", "http://127.0.0.1:8080")), false),
+            // A browser's own form post under `Referrer-Policy: no-referrer`.
+            (Some(("origin", "null")), false),
+            (Some(("origin", "http://evil.example")), true),
+            (Some(("sec-fetch-site", "cross-site")), true),
+            (Some(("sec-fetch-site", "same-origin")), false),
+        ] {
+            let mut pairs = own.to_vec();
+            pairs.extend(extra);
+            assert_eq!(
+                cross_origin(&headers(&pairs), &config),
+                foreign,
+                "{extra:?}"
+            );
+        }
+        let null_from_elsewhere = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site"),
+        ]);
+        assert!(cross_origin(&null_from_elsewhere, &config));
+    }
 }

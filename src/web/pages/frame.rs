@@ -131,7 +131,10 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
     let Some(seed) = req.extensions().get::<Seed>().cloned() else {
         return refused(&req, config);
     };
-    let limit = config.server.max_body_bytes.max(super::MAX_FORM_BYTES);
+    let limit = config
+        .server
+        .max_body_bytes
+        .max(super::citizen::upload_limit(config));
     let (headers, path) = (req.headers().clone(), req.uri().path().to_string());
     let (token, rebuilt) = csrf::presented(req, limit).await;
     match (token, rebuilt) {

@@ -35,6 +35,9 @@
 //!
 //! Errors in handlers are `ApiError`s like in the API; the frame shows them as pages.
 
+pub mod admin;
+pub mod admin_models;
+pub mod admin_ops;
 pub mod assets;
 pub mod chrome;
 pub mod citizen;
@@ -43,20 +46,23 @@ pub mod csrf;
 pub mod errors;
 pub mod frame;
 pub mod login;
+pub mod quality;
+pub mod quality_svg;
 
 pub use chrome::{Chrome, Lang, render};
 
 use super::routes::Route;
 
-/// The largest page form: the citizen's text and three uploads.
-pub const MAX_FORM_BYTES: usize = 16 * 1024 * 1024;
-
-pub fn routes() -> Vec<Route> {
+pub fn routes(config: &crate::config::Config) -> Vec<Route> {
     [
         assets::routes(),
+        admin::routes(config.server.max_upload_bytes),
+        admin_models::routes(),
+        admin_ops::routes(),
         login::routes(),
-        citizen::routes(),
+        citizen::routes(config),
         clerk::routes(),
+        quality::routes(),
     ]
     .into_iter()
     .flatten()
