@@ -183,3 +183,70 @@ impl WebhookSubscription {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Config, ConfigError};
+
+    fn load(toml: &str) -> Result<Config, ConfigError> {
+        Config::from_layers(Some(("test.toml", toml)), std::iter::empty())
+    }
+
+    const HOOK: &str = r#"
+[[webhooks.subscriptions]]
+name = "leitstelle"
+url = "https://leitstelle.example/hooks"
+secret_env = "LEITSTELLE_SECRET"
+"#;
+
+    #[test]
+    fn a_subscription_loads_and_takes_every_event_unless_it_names_some() {
+        let c = load(HOOK).unwrap();
+        let sub = &c.webhooks.subscriptions[0];
+        assert!(super::WEBHOOK_EVENTS.iter().all(|e| sub.wants(e)));
+        assert!(!sub.personal_data, "personal data is off unless consented");
+        let c = load(&format!("{HOOK}events = [\"inquiry.routed\"]\n")).unwrap();
+        let sub = &c.webhooks.subscriptions[0];
+        assert!(sub.wants("inquiry.routed") && !sub.wants("inquiry.received"));
+    }
+
+    #[test]
+    fn mistakes_are_refused_with_the_subscription_named() {
+        for (toml, expected) in [
+            (
+                HOOK.replace("secret_env = \"LEITSTELLE_SECRET\"", ""),
+                "secret_env or secret_file",
+            ),
+            (
+                format!("{HOOK}events = [\"inquiry.deleted\"]\n"),
+                "event 'inquiry.deleted' is unknown",
+            ),
+            (HOOK.replace("https://", "ftp://"), "url must start with"),
+            (
+                HOOK.replace("leitstelle\"", "leit stelle\""),
+                "letters, digits",
+            ),
+            (format!("{HOOK}{HOOK}"), "named twice"),
+            (format!("{HOOK}kind = \"zammad\"\n"), "needs `customer`"),
+        ] {
+            let e = load(&toml).unwrap_err().to_string();
+            assert!(e.contains(expected), "{expected}: {e}");
+        }
+    }
+
+    #[test]
+    fn zammad_takes_routed_and_reviewed_inquiries_only() {
+        let c = load(&format!(
+            "{HOOK}kind = \"zammad\"\ncustomer = \"anliegen@kreis.example\"\n"
+        ))
+        .unwrap();
+        let sub = &c.webhooks.subscriptions[0];
+        let wanted: Vec<&str> = super::WEBHOOK_EVENTS
+            .iter()
+            .copied()
+            .filter(|e| sub.wants(e))
+            .collect();
+        assert_eq!(wanted, ["inquiry.routed", "inquiry.reviewed"]);
+        assert!(sub.internal, "articles are internal by default");
+    }
+}

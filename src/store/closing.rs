@@ -1,6 +1,7 @@
 //! A clerk ends a case: spam, not an inquiry, merged into another case, closed. The new
-//! status and its audit entry (on the case, and for a merge also on the case it went
-//! into) are written in one transaction, so the history never misses a change.
+//! status, its audit entry (on the case, and for a merge also on the case it went into)
+//! and its `inquiry.closed` webhook events are written in one transaction, so the history
+//! never misses a change.
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -81,6 +82,15 @@ impl Store {
             .bind(inquiry.id)
             .execute(&mut *tx)
             .await?;
+        let into = match ending {
+            Ending::Merged { into } => Some(into.to_string()),
+            _ => None,
+        };
+        let ended = super::webhooks::Ended {
+            ending: ending.status().as_str(),
+            merged_into: into.as_deref(),
+        };
+        self.enqueue_closed_in(&mut tx, inquiry.id, ended).await?;
         tx.commit().await?;
         Ok(())
     }

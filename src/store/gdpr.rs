@@ -387,8 +387,11 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            self.enqueue_event_in(&mut tx, *id, super::webhooks::Event::Closed, None)
-                .await?;
+            let ended = super::webhooks::Ended {
+                ending: "retention",
+                merged_into: None,
+            };
+            self.enqueue_closed_in(&mut tx, *id, ended).await?;
         }
         tx.commit().await?;
         Ok(RetentionReport {

@@ -66,6 +66,20 @@ pub struct EventPayload {
     /// inquiry's current one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<DecisionSummary>,
+    /// How the case ended (`inquiry.closed`): `spam`, `not_inquiry`, `merged`, `closed` by
+    /// a clerk, or `retention` (personal data removed after the retention period).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ending: Option<String>,
+    /// The case a merged case went into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<String>,
+}
+
+/// How a case ended, for its `inquiry.closed` event.
+#[derive(Debug, Clone, Copy)]
+pub struct Ended<'a> {
+    pub ending: &'a str,
+    pub merged_into: Option<&'a str>,
 }
 
 /// What receivers learn of a decision: ids, names and confidence — not its evidence, which
@@ -129,6 +143,30 @@ impl Store {
         event: Event,
         decision: Option<&Decision>,
     ) -> Result<(), StoreError> {
+        self.enqueue_in(conn, inquiry_id, event, decision, None)
+            .await
+    }
+
+    /// Queues the `inquiry.closed` event of a case that ended as `ended`, inside the
+    /// caller's transaction.
+    pub(crate) async fn enqueue_closed_in(
+        &self,
+        conn: &mut AnyConnection,
+        inquiry_id: i64,
+        ended: Ended<'_>,
+    ) -> Result<(), StoreError> {
+        self.enqueue_in(conn, inquiry_id, Event::Closed, None, Some(ended))
+            .await
+    }
+
+    async fn enqueue_in(
+        &self,
+        conn: &mut AnyConnection,
+        inquiry_id: i64,
+        event: Event,
+        decision: Option<&Decision>,
+        ended: Option<Ended<'_>>,
+    ) -> Result<(), StoreError> {
         let now = Utc::now();
         for sub in self
             .webhooks
@@ -141,6 +179,8 @@ impl Store {
                 event,
                 occurred_at: now.to_rfc3339(),
                 decision: decision.map(DecisionSummary::from),
+                ending: ended.map(|e| e.ending.to_string()),
+                merged_into: ended.and_then(|e| e.merged_into.map(str::to_string)),
             };
             sqlx::query(
                 "INSERT INTO jobs (kind, inquiry_id, state, attempts, max_attempts, run_at,

@@ -742,7 +742,7 @@ fn error_statuses(route: &Route, doc: &Doc) -> Vec<(u16, Vec<&'static str>)> {
     if route.limit.is_some() {
         errors.push(ApiError::RateLimited(0));
     }
-    errors.push(ApiError::ServerFull);
+    errors.extend([ApiError::Overloaded, ApiError::ServerFull]);
     for code in doc.errors {
         errors.push(ApiError::example(code).expect("a code of ApiError"));
     }

@@ -227,6 +227,12 @@ impl Webhooks {
             case["sender"] = json!(inquiry.sender);
             case["location"] = json!(inquiry.location);
         }
+        if let Some(ending) = &payload.ending {
+            case["ending"] = json!(ending);
+        }
+        if let Some(into) = &payload.merged_into {
+            case["merged_into"] = json!(into);
+        }
         let body = json!({
             "id": format!("delivery-{}", job.id),
             "event": payload.event.as_str(),

@@ -23,7 +23,7 @@ use sha2::Sha256;
 
 use anliegen::{
     config::{Config, WebhookKind, WebhookSubscription},
-    store::JobState,
+    store::{Ending, JobState},
 };
 
 use crate::helpers::{TestApp, spawn_app_with};
@@ -261,6 +261,41 @@ async fn signed_events_carry_the_case_and_personal_data_only_with_consent() {
     assert_eq!(reviewed.len(), 1);
     assert_eq!(reviewed[0].path, "/ohne");
     assert_eq!(reviewed[0].json()["inquiry"]["decision"]["router"], "clerk");
+
+    // A clerk ends the case: inquiry.closed says how, not the clerk's reason.
+    let inquiry = app
+        .state
+        .store
+        .inquiry(&case.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let ending = Ending::Closed {
+        reason: Some("Laterne am Dienstag repariert".into()),
+    };
+    app.state
+        .store
+        .end_case(&inquiry, &ending, "test")
+        .await
+        .unwrap();
+    let got = receiver
+        .wait_for("inquiry.closed", |got| {
+            got.iter().any(|r| event_of(r) == "inquiry.closed")
+        })
+        .await;
+    let closed = got
+        .iter()
+        .find(|r| event_of(r) == "inquiry.closed")
+        .unwrap();
+    assert_signed(closed);
+    assert_eq!(closed.path, "/ohne");
+    let body = closed.json();
+    assert_eq!(body["inquiry"]["ending"], "closed");
+    assert_eq!(body["inquiry"]["status"], "closed");
+    assert!(
+        !String::from_utf8_lossy(&closed.body).contains("Dienstag"),
+        "no reason"
+    );
 }
 
 #[tokio::test]
