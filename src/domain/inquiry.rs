@@ -296,14 +296,10 @@ mod tests {
 
     #[test]
     fn status_names_round_trip() {
-        for s in [
-            InquiryStatus::Received,
-            InquiryStatus::Routed,
-            InquiryStatus::Review,
-            InquiryStatus::Failed,
-        ] {
+        for s in InquiryStatus::ALL {
             assert_eq!(InquiryStatus::parse(s.as_str()), Some(s));
         }
-        assert_eq!(InquiryStatus::parse("closed"), None);
+        assert_eq!(InquiryStatus::Closed.as_str(), "closed");
+        assert_eq!(InquiryStatus::parse("geschlossen"), None);
     }
 }

@@ -152,7 +152,12 @@ impl Store {
                 .find(|v| v.version < a)
                 .map(|v| v.version)
         });
-        let newest: Vec<i64> = versions.iter().rev().take(keep).map(|v| v.version).collect();
+        let newest: Vec<i64> = versions
+            .iter()
+            .rev()
+            .take(keep)
+            .map(|v| v.version)
+            .collect();
         let mut removed = 0;
         for v in &versions {
             let kept = Some(v.version) == active

@@ -134,13 +134,7 @@ pub async fn train_version(
     });
     let bytes = LearnedScorer::to_bytes(&classifier);
     let version = store
-        .save_model_version(
-            n,
-            &embedder.info().id,
-            &metrics,
-            &bytes,
-            active,
-        )
+        .save_model_version(n, &embedder.info().id, &metrics, &bytes, active)
         .await?;
     let removed = store.prune_model_versions(activation.keep_versions).await?;
     if let Some(c) = held {
