@@ -139,6 +139,22 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
     )
     .await;
     let inquiry = format!("/api/v1/inquiries/{case}");
+    let stored = app
+        .state
+        .store
+        .inquiry(&case.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let pdf = anliegen::domain::Attachment::check("Brief.pdf", b"%PDF-1.4\n".to_vec(), 1024)
+        .unwrap()
+        .unwrap();
+    app.state
+        .store
+        .add_attachments(stored.id, &[pdf])
+        .await
+        .unwrap();
+    let attachment = app.state.store.attachments(stored.id).await.unwrap()[0].id;
     let review = json!({"action": "accept"});
     let reply = json!({"text": "Wir kümmern uns darum."});
     let eval = json!({"train": [], "test": []});
@@ -242,6 +258,20 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
             "/api/v1/admin/jobs",
             None,
             [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/metrics",
+            "/metrics",
+            None,
+            [401, 403, 403, 200, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/api/openapi.json",
+            "/api/openapi.json",
+            None,
+            [200; 6],
         ),
         row(
             M::GET,
@@ -402,6 +432,13 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
             M::GET,
             "/app/faelle/{case}",
             &format!("/app/faelle/{case}"),
+            None,
+            [401, 200, 404, 200, 401, 401],
+        ),
+        row(
+            M::GET,
+            "/app/faelle/{case}/anhaenge/{id}",
+            &format!("/app/faelle/{case}/anhaenge/{attachment}"),
             None,
             [401, 200, 404, 200, 401, 401],
         ),
