@@ -18,7 +18,7 @@ const LAYERS: &[&[&str]] = &[
     &["text", "privacy", "embed", "index", "store"],
     &["catalogue"],
     &["triage", "reply"],
-    &["pipeline", "intake", "outbound"],
+    &["pipeline", "intake", "outbound", "webhooks"],
     &["web"],
     &["app"],
 ];
@@ -30,6 +30,8 @@ const PEERS: &[(&str, &str)] = &[
     // The pipeline stage hands decided inquiries to intake's acknowledgements and outbound.
     ("pipeline", "intake"),
     ("pipeline", "outbound"),
+    // Webhook deliveries are jobs of the pipeline's queue.
+    ("pipeline", "webhooks"),
     ("intake", "outbound"),
     // Similar past replies are found with the router's text features.
     ("reply", "triage"),
