@@ -299,13 +299,26 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
-        if retried.rows_affected() == 1 {
+        self.retried_or_missing("jobs", id, retried.rows_affected())
+            .await
+    }
+
+    /// What a retry of row `id` of `table` (jobs or outbox) came to, given the rows it
+    /// changed: `Some(true)` retried, `Some(false)` there but not dead, `None` no such row.
+    pub(super) async fn retried_or_missing(
+        &self,
+        table: &str,
+        id: i64,
+        changed: u64,
+    ) -> Result<Option<bool>, StoreError> {
+        if changed == 1 {
             return Ok(Some(true));
         }
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM jobs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let exists: Option<i64> =
+            sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(exists.map(|_| false))
     }
 }

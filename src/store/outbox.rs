@@ -187,13 +187,7 @@ impl Store {
         .bind(id)
         .execute(&self.pool)
         .await?;
-        if retried.rows_affected() == 1 {
-            return Ok(Some(true));
-        }
-        let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM outbox WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(exists.map(|_| false))
+        self.retried_or_missing("outbox", id, retried.rows_affected())
+            .await
     }
 }

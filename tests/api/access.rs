@@ -139,13 +139,7 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
     )
     .await;
     let inquiry = format!("/api/v1/inquiries/{case}");
-    let stored = app
-        .state
-        .store
-        .inquiry(&case.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.stored(&case).await;
     let pdf = anliegen::domain::Attachment::check("Brief.pdf", b"%PDF-1.4\n".to_vec(), 1024)
         .unwrap()
         .unwrap();

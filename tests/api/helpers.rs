@@ -115,6 +115,16 @@ impl TestApp {
     }
 
     /// Posts a new inquiry without credentials.
+    /// The stored inquiry of `case`, which must exist.
+    pub async fn stored(&self, case: &str) -> anliegen::store::StoredInquiry {
+        self.state
+            .store
+            .inquiry(&case.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no case {case}"))
+    }
+
     pub async fn post_inquiry(&self, body: &Value) -> (u16, Value) {
         let r = self
             .anonymous

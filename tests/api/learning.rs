@@ -370,13 +370,7 @@ async fn a_version_that_changes_many_routes_waits_for_an_admin_and_old_versions_
             Some(crate::access::decision("kita-platz", "jugendamt", &[])),
         )
         .await;
-        let inquiry = app
-            .state
-            .store
-            .inquiry(&case.parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let inquiry = app.stored(&case).await;
         app.state
             .store
             .set_redacted_text(inquiry.id, "Die Laterne ist kaputt")

@@ -524,13 +524,7 @@ async fn uploads_are_checked_kept_with_the_case_and_shown_to_staff_only() {
     assert_eq!(status, 404);
 
     // Erased with the sender.
-    let inquiry = app
-        .state
-        .store
-        .inquiry(&case.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let inquiry = app.stored(case).await;
     assert_eq!(
         app.state.store.attachments(inquiry.id).await.unwrap().len(),
         2

@@ -113,13 +113,7 @@ async fn the_review_in_the_audit_log_names_the_session_user_whatever_the_body_cl
     assert_eq!(review.len(), 1, "{entries:?}");
     assert_eq!(review[0].actor, format!("user:{clerk_id}"));
     assert!(!format!("{entries:?}").contains("buergermeister"));
-    let stored = app
-        .state
-        .store
-        .inquiry(&case.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = app.stored(&case).await;
     assert!(
         stored
             .decision

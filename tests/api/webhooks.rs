@@ -263,13 +263,7 @@ async fn signed_events_carry_the_case_and_personal_data_only_with_consent() {
     assert_eq!(reviewed[0].json()["inquiry"]["decision"]["router"], "clerk");
 
     // A clerk ends the case: inquiry.closed says how, not the clerk's reason.
-    let inquiry = app
-        .state
-        .store
-        .inquiry(&case.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let inquiry = app.stored(&case).await;
     let ending = Ending::Closed {
         reason: Some("Laterne am Dienstag repariert".into()),
     };
@@ -442,13 +436,7 @@ async fn the_zammad_recipe_opens_a_ticket_in_the_departments_group() {
     );
 
     // The ticket id is kept on the case, and a later review opens no second ticket.
-    let inquiry = app
-        .state
-        .store
-        .inquiry(&case.parse().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let inquiry = app.stored(&case).await;
     let mut tickets = Vec::new();
     for _ in 0..100 {
         tickets = app.state.store.tickets(inquiry.id).await.unwrap();

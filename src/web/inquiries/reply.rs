@@ -62,12 +62,7 @@ pub(super) async fn reply(
         ));
     }
     let (case_number, inquiry) = state.inquiry_for(&caller, &case_number).await?;
-    let draft = match (&inquiry.decision, state.ready()) {
-        (Some(decision), Ok(ready)) => {
-            case::draft_for(&state.store, &ready.catalogue, &inquiry, decision).await?
-        }
-        _ => None,
-    };
+    let draft = draft(&state, &inquiry).await?;
     let (text, language) = match (body.draft, body.text.as_deref()) {
         (true, Some(_)) => {
             return Err(ApiError::InvalidField(
@@ -177,6 +172,19 @@ pub(super) async fn save_template(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(saved)))
+}
+
+/// The case's suggested draft: `None` before the decision or while the model loads.
+pub(in crate::web) async fn draft(
+    state: &AppState,
+    inquiry: &crate::store::StoredInquiry,
+) -> Result<Option<crate::reply::Draft>, ApiError> {
+    Ok(match (&inquiry.decision, state.ready()) {
+        (Some(decision), Ok(ready)) => {
+            case::draft_for(&state.store, &ready.catalogue, inquiry, decision).await?
+        }
+        _ => None,
+    })
 }
 
 /// Sends a clerk's reply from the case page: in the language of the case's draft (German

@@ -525,10 +525,7 @@ async fn case_view(
         s.sort_by(|a, b| a.label.cmp(&b.label));
         s
     });
-    let suggested = match (d, &catalogue) {
-        (Some(d), Some(c)) => reply_case::draft_for(&state.store, c, &inquiry, d).await?,
-        _ => None,
-    };
+    let suggested = reply::draft(state, &inquiry).await?;
     let drafted = input.text.is_empty() && suggested.is_some();
     let label = |field: &str| {
         FIELDS
@@ -798,12 +795,7 @@ async fn answer(
             return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
-    let draft = match (&inquiry.decision, state.ready()) {
-        (Some(d), Ok(ready)) => {
-            reply_case::draft_for(&state.store, &ready.catalogue, &inquiry, d).await?
-        }
-        _ => None,
-    };
+    let draft = reply::draft(&state, &inquiry).await?;
     let flags = reply_case::check_reply(
         &inquiry,
         inquiry.decision.as_ref(),
