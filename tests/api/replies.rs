@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::spawn_app,
-    mail::{eventually, mail_app},
+    mail::{eventually, mail_app, mail_app_with},
     mailservers::{Dovecot, SmtpSink, body_text, header},
 };
 
@@ -301,20 +301,10 @@ async fn outbox_kinds(app: &crate::helpers::TestApp, case: &str) -> Vec<String> 
 async fn auto_autonomy_sends_a_complete_draft_of_an_automatic_route_and_nothing_else() {
     let dovecot = Dovecot::start();
     let sink = SmtpSink::start();
-    let app = {
-        let imap = &dovecot;
-        let app = crate::helpers::spawn_app_with(|c| {
-            crate::mail::mail_config(c, Some(imap), sink.port);
-            c.triage.min_labelled_examples = 0;
-        })
-        .await;
-        app.start_engine().await;
-        drop(
-            anliegen::app::spawn_mail(&app.state.config, &app.state.store, &app.state.pipeline)
-                .expect("mail starts"),
-        );
-        app
-    };
+    let app = mail_app_with(Some(&dovecot), sink.port, true, |c| {
+        c.triage.min_labelled_examples = 0;
+    })
+    .await;
     let (status, trained) = app
         .post_json("/api/v1/admin/models/train", &json!({}))
         .await;
@@ -400,7 +390,7 @@ async fn auto_autonomy_sends_a_complete_draft_of_an_automatic_route_and_nothing_
     let audit = app
         .state
         .store
-        .audit_entries_for(&[case.clone()])
+        .audit_entries_for(std::slice::from_ref(&case))
         .await
         .unwrap();
     let entry = audit
