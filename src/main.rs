@@ -65,7 +65,7 @@ enum Command {
     /// model version from the catalogue and every stored example.
     Train(train::TrainArgs),
     /// Train from scratch on labelled files and report quality on a test file.
-    Eval(train::EvalArgs),
+    Eval(Box<train::EvalArgs>),
     /// Fetch or inspect the model.
     Model {
         #[command(subcommand)]
@@ -159,7 +159,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<std::process::ExitCode>
         Command::Triage { text } => cli::inspect::triage(&config, &text).await,
         Command::Embed { input, token_ids } => cli::inspect::embed(&config, input, token_ids).await,
         Command::Train(args) => train::train(&config, args).await,
-        Command::Eval(args) => train::eval(&config, args).await,
+        Command::Eval(args) => train::eval(&config, *args).await,
         Command::Model { action } => cli::model::run(&config, action).await,
         Command::Catalogue { action } => cli::catalogue::run(&config, action).await,
         Command::User { action } => cli::user::run(&config, action).await,

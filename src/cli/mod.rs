@@ -8,6 +8,7 @@ pub mod inspect;
 pub mod mail;
 pub mod model;
 pub mod ops;
+pub mod replay;
 pub mod train;
 pub mod user;
 

@@ -39,7 +39,7 @@ pub struct TrainArgs {
 pub struct EvalArgs {
     /// Training file (CSV with header, or JSON Lines); repeat for several.
     #[arg(long, required_unless_present = "catalogue")]
-    train: Vec<PathBuf>,
+    pub(super) train: Vec<PathBuf>,
     /// Zero-shot: evaluate the untrained router on this catalogue instead of training.
     #[arg(long, conflicts_with = "train")]
     catalogue: Option<PathBuf>,
@@ -53,24 +53,48 @@ pub struct EvalArgs {
     #[arg(long, requires = "catalogue")]
     mapping: Option<PathBuf>,
     /// Test file in the same format.
-    #[arg(long)]
-    test: PathBuf,
+    #[arg(long, required_unless_present = "replay")]
+    pub(super) test: Option<PathBuf>,
+    /// Replay the `--train` files in time order instead: route each period with the
+    /// current version, then learn its labels as clerk reviews and retrain.
+    #[arg(long, conflicts_with_all = ["catalogue", "test"])]
+    pub(super) replay: bool,
+    /// Date column for `--replay`.
+    #[arg(long, default_value = "date")]
+    pub(super) date_column: String,
+    /// `--replay`: rows before this day (YYYY-MM-DD) train the first version; without it
+    /// the replay starts cold, from the catalogue alone.
+    #[arg(long, requires = "replay")]
+    pub(super) train_until: Option<chrono::NaiveDate>,
+    /// `--replay`: days per period (7: route a week, then retrain).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=366))]
+    pub(super) period_days: u32,
+    /// `--replay`: the labels are services of the service's catalogue (ids or names), whose
+    /// texts train too; without it each distinct label is a service.
+    #[arg(long, requires = "replay")]
+    pub(super) service_catalogue: bool,
+    /// `--replay`: write accuracy, auto-route share and misroute rate per month as SVG.
+    #[arg(long, requires = "replay")]
+    pub(super) svg: Option<PathBuf>,
+    /// `--replay`: also write the whole result as JSON to this file.
+    #[arg(long, requires = "replay")]
+    pub(super) json: Option<PathBuf>,
     #[arg(long, default_value = "text")]
-    text_column: String,
+    pub(super) text_column: String,
     #[arg(long, default_value = "category")]
-    label_column: String,
+    pub(super) label_column: String,
     /// Column with each row's latitude (WGS 84): places become a routing feature.
     #[arg(long, requires = "lon_column")]
-    lat_column: Option<String>,
+    pub(super) lat_column: Option<String>,
     /// Column with each row's longitude.
     #[arg(long, requires = "lat_column")]
-    lon_column: Option<String>,
+    pub(super) lon_column: Option<String>,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    format: OutputFormat,
+    pub(super) format: OutputFormat,
     /// Use the texts as they are. By default they are redacted first, as the service
     /// does before it learns from or routes a text.
     #[arg(long)]
-    raw_text: bool,
+    pub(super) raw_text: bool,
 }
 
 pub async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
@@ -83,6 +107,7 @@ pub async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
             label: args.label_column.clone(),
             lat: args.lat_column.clone(),
             lon: args.lon_column.clone(),
+            date: None,
         };
         import_examples(&store, &catalogue, path, &columns).await?;
     }
@@ -186,17 +211,25 @@ async fn import_examples(
 }
 
 pub async fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
+    if args.replay {
+        return super::replay::replay(config, args).await;
+    }
+    let test = args
+        .test
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("--test is required"))?;
     if let Some(path) = &args.catalogue {
-        return zero_shot(config, &args, path).await;
+        return zero_shot(config, &args, path, &test).await;
     }
     let request = triage::eval::EvalRequest {
         train: args.train,
-        test: args.test,
+        test,
         columns: triage::dataset::Columns {
             text: args.text_column,
             label: args.label_column,
             lat: args.lat_column,
             lon: args.lon_column,
+            date: None,
         },
         params: ClassifierParams::from(&config.triage),
         redact: !args.raw_text,
@@ -212,7 +245,12 @@ pub async fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
 }
 
 /// `eval --catalogue`: the untrained router on the catalogue's own texts.
-async fn zero_shot(config: &Config, args: &EvalArgs, path: &Path) -> anyhow::Result<()> {
+async fn zero_shot(
+    config: &Config,
+    args: &EvalArgs,
+    path: &Path,
+    test: &Path,
+) -> anyhow::Result<()> {
     let format = anliegen::catalogue::Format::parse(&args.catalogue_format).ok_or_else(|| {
         anyhow::anyhow!(
             "--catalogue-format '{}' is not one of dldb, xzufi, leika, toml",
@@ -234,7 +272,7 @@ async fn zero_shot(config: &Config, args: &EvalArgs, path: &Path) -> anyhow::Res
     })?
     .catalogue;
     let test = triage::dataset::load(
-        &args.test,
+        test,
         &triage::dataset::Columns::new(&args.text_column, &args.label_column),
     )?;
     let store = open_store(config).await?;

@@ -1,9 +1,12 @@
 //! Labelled inquiry files for training and evaluation: CSV (with a header row) or JSON Lines
 //! (`.jsonl`/`.ndjson`), with the text and label columns named by the caller. Rows with an
 //! empty label are skipped and counted; a missing column names the file and the columns
-//! that exist. Optional latitude and longitude columns give each row its place.
+//! that exist. Optional latitude and longitude columns give each row its place, an optional
+//! date column its day (`YYYY-MM-DD`, a longer timestamp is cut to its day).
 
 use std::path::Path;
+
+use chrono::NaiveDate;
 
 use crate::domain::GeoPoint;
 
@@ -13,6 +16,8 @@ pub struct Row {
     pub label: String,
     /// The place the row is about, when the file has coordinates for it.
     pub place: Option<GeoPoint>,
+    /// The day the inquiry came in, when the file has a date column and the cell a date.
+    pub date: Option<NaiveDate>,
 }
 
 /// The columns to read: text and label, and optionally the place's latitude and longitude.
@@ -22,6 +27,7 @@ pub struct Columns {
     pub label: String,
     pub lat: Option<String>,
     pub lon: Option<String>,
+    pub date: Option<String>,
 }
 
 impl Columns {
@@ -31,8 +37,15 @@ impl Columns {
             label: label.into(),
             lat: None,
             lon: None,
+            date: None,
         }
     }
+}
+
+/// The day of a date cell (`2021-03-04`, `2021-03-04T10:00:00Z`, `2021-03-04 10:00`).
+fn day(cell: &str) -> Option<NaiveDate> {
+    let cell = cell.trim();
+    NaiveDate::parse_from_str(cell.get(..10)?, "%Y-%m-%d").ok()
 }
 
 /// A point from two cells; blank, unparsable or out-of-range coordinates are no place.
@@ -72,6 +85,17 @@ impl Dataset {
 
     /// Like [`Dataset::push`], with the row's place.
     pub fn push_at(&mut self, text: &str, label: &str, place: Option<GeoPoint>) {
+        self.push_dated(text, label, place, None);
+    }
+
+    /// Like [`Dataset::push_at`], with the row's day.
+    pub fn push_dated(
+        &mut self,
+        text: &str,
+        label: &str,
+        place: Option<GeoPoint>,
+        date: Option<NaiveDate>,
+    ) {
         let (text, label) = (text.trim(), label.trim());
         if text.is_empty() || label.is_empty() {
             self.skipped += 1;
@@ -80,6 +104,7 @@ impl Dataset {
                 text: text.to_string(),
                 label: label.to_string(),
                 place,
+                date,
             });
         }
     }
@@ -98,7 +123,9 @@ pub fn load(path: &Path, columns: &Columns) -> Result<Dataset, DatasetError> {
         .and_then(|e| e.to_str())
         .is_some_and(|e| matches!(e, "jsonl" | "ndjson"));
     let mut data = Dataset::default();
-    let mut push = |text: &str, label: &str, at: Option<GeoPoint>| data.push_at(text, label, at);
+    let mut push = |text: &str, label: &str, at: Option<GeoPoint>, date: Option<NaiveDate>| {
+        data.push_dated(text, label, at, date)
+    };
     if jsonl {
         let content = std::fs::read_to_string(path).map_err(|e| read(e.to_string()))?;
         for (n, line) in content
@@ -127,10 +154,15 @@ pub fn load(path: &Path, columns: &Columns) -> Result<Dataset, DatasetError> {
                 ),
                 None => None,
             };
+            let date = match &columns.date {
+                Some(c) => day(&field(c)?),
+                None => None,
+            };
             push(
                 &field(text_column)?,
                 &field(label_column).unwrap_or_default(),
                 at,
+                date,
             );
         }
     } else {
@@ -150,11 +182,12 @@ pub fn load(path: &Path, columns: &Columns) -> Result<Dataset, DatasetError> {
         let place_at = place_columns
             .map(|(lat, lon)| Ok::<_, DatasetError>((column(lat)?, column(lon)?)))
             .transpose()?;
+        let date_at = columns.date.as_deref().map(column).transpose()?;
         for (n, record) in reader.records().enumerate() {
             let record = record.map_err(|e| read(format!("record {}: {e}", n + 1)))?;
             let cell = |i: usize| record.get(i).unwrap_or("");
             let at = place_at.and_then(|(lat, lon)| place(cell(lat), cell(lon)));
-            push(cell(t), cell(l), at);
+            push(cell(t), cell(l), at, date_at.and_then(|d| day(cell(d))));
         }
     }
     Ok(data)
@@ -182,6 +215,7 @@ mod tests {
                 text: "Lampe\nkaputt".into(),
                 label: "Licht".into(),
                 place: None,
+                date: None,
             }
         );
         let err = load(&p, &Columns::new("body", "category"))
@@ -210,6 +244,41 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("line 1")
+        );
+    }
+
+    #[test]
+    fn days_from_a_date_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("d.csv");
+        std::fs::write(
+            &p,
+            "text,label,date\nLampe,Licht,2021-03-04\nLoch,Straße,2021-03-05T10:00:00Z\nBank,Park,gestern\n",
+        )
+        .unwrap();
+        let columns = Columns {
+            date: Some("date".into()),
+            ..Columns::new("text", "label")
+        };
+        let days: Vec<_> = load(&p, &columns)
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r.date.map(|d| d.to_string()))
+            .collect();
+        assert_eq!(
+            days,
+            [Some("2021-03-04".into()), Some("2021-03-05".into()), None]
+        );
+        let missing = Columns {
+            date: Some("when".into()),
+            ..Columns::new("text", "label")
+        };
+        assert!(
+            load(&p, &missing)
+                .unwrap_err()
+                .to_string()
+                .contains("no column 'when'")
         );
     }
 

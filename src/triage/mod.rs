@@ -15,6 +15,7 @@ pub mod learning;
 pub mod linear;
 pub mod metrics;
 pub mod places;
+pub mod replay;
 pub mod review;
 pub mod scoring;
 pub mod training;

@@ -36,6 +36,7 @@ mod places;
 mod process;
 mod qdrant;
 mod relay;
+mod replay;
 mod replicas;
 mod replies;
 mod rss;

@@ -102,11 +102,71 @@ impl Chart {
 
     /// The chart as an SVG element, followed by its legend as a list.
     pub fn render(&self) -> String {
+        let mut s = String::from(r#"<figure class="chart">"#);
+        s += &self.plot("");
+        s += r#"<figcaption><ul class="legend">"#;
+        for (k, series) in self.series.iter().enumerate() {
+            let (colour, dash) = style(k);
+            let _ = write!(
+                s,
+                r#"<li><svg class="key" viewBox="0 0 40 12" aria-hidden="true" focusable="false"><line x1="2" y1="6" x2="38" y2="6" stroke="{colour}" stroke-width="2.5"{dash}/>{}</svg> {}</li>"#,
+                marker(k, 20.0, 6.0, colour),
+                esc(&series.name)
+            );
+        }
+        if let Some(label) = &self.diagonal {
+            let _ = write!(
+                s,
+                r##"<li><svg class="key" viewBox="0 0 40 12" aria-hidden="true" focusable="false"><line x1="2" y1="6" x2="38" y2="6" stroke="#4a5560" stroke-width="1.5" stroke-dasharray="1 4"/></svg> {}</li>"##,
+                esc(label)
+            );
+        }
+        if let Some((_, label)) = &self.marker {
+            let _ = write!(
+                s,
+                r##"<li><svg class="key" viewBox="0 0 40 12" aria-hidden="true" focusable="false"><line x1="20" y1="0" x2="20" y2="12" stroke="#1b1f24" stroke-width="2" stroke-dasharray="6 3"/></svg> {}</li>"##,
+                esc(label)
+            );
+        }
+        s += "</ul></figcaption></figure>";
+        s
+    }
+
+    /// The chart as an SVG document of its own (for a file), with the series' legend
+    /// drawn below the plot.
+    pub fn standalone(&self) -> String {
+        const ROW: f64 = 20.0;
+        let height = HEIGHT + 8.0 + ROW * self.series.len() as f64;
+        let mut s = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\"><rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>"
+        );
+        s += &self.plot(&format!(
+            r#" x="0" y="0" width="{WIDTH}" height="{HEIGHT}""#
+        ));
+        for (k, series) in self.series.iter().enumerate() {
+            let (colour, dash) = style(k);
+            let y = HEIGHT + 8.0 + ROW * k as f64 + ROW / 2.0;
+            let _ = write!(
+                s,
+                r##"<line x1="{LEFT}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="2.5"{dash}/>{}<text x="{:.1}" y="{:.1}" font-size="13" fill="#1b1f24">{}</text>"##,
+                LEFT + 36.0,
+                marker(k, LEFT + 18.0, y, colour),
+                LEFT + 46.0,
+                y + 4.5,
+                esc(&series.name)
+            );
+        }
+        s += "</svg>\n";
+        s
+    }
+
+    /// The plot itself: an `<svg>` element with `attributes` added to its start tag.
+    fn plot(&self, attributes: &str) -> String {
         let id = self.id;
         let mut s = String::new();
         let _ = write!(
             s,
-            r#"<figure class="chart"><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" focusable="false"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
+            r#"<svg xmlns="http://www.w3.org/2000/svg"{attributes} viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" focusable="false"><title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#,
             esc(&self.title),
             esc(&self.desc)
         );
@@ -159,18 +219,12 @@ impl Chart {
             );
         }
         for (k, series) in self.series.iter().enumerate() {
-            let colour = COLOURS[k % COLOURS.len()];
-            let dash = DASHES[k % DASHES.len()];
+            let (colour, dash) = style(k);
             let path: Vec<String> = series
                 .points
                 .iter()
                 .map(|&(x, y)| format!("{:.1},{:.1}", self.sx(x), self.sy(y)))
                 .collect();
-            let dash = if dash.is_empty() {
-                String::new()
-            } else {
-                format!(r#" stroke-dasharray="{dash}""#)
-            };
             let _ = write!(
                 s,
                 r#"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>"#,
@@ -181,39 +235,19 @@ impl Chart {
             }
         }
         s += "</svg>";
-        s += r#"<figcaption><ul class="legend">"#;
-        for (k, series) in self.series.iter().enumerate() {
-            let colour = COLOURS[k % COLOURS.len()];
-            let dash = DASHES[k % DASHES.len()];
-            let dash = if dash.is_empty() {
-                String::new()
-            } else {
-                format!(r#" stroke-dasharray="{dash}""#)
-            };
-            let _ = write!(
-                s,
-                r#"<li><svg class="key" viewBox="0 0 40 12" aria-hidden="true" focusable="false"><line x1="2" y1="6" x2="38" y2="6" stroke="{colour}" stroke-width="2.5"{dash}/>{}</svg> {}</li>"#,
-                marker(k, 20.0, 6.0, colour),
-                esc(&series.name)
-            );
-        }
-        if let Some(label) = &self.diagonal {
-            let _ = write!(
-                s,
-                r##"<li><svg class="key" viewBox="0 0 40 12" aria-hidden="true" focusable="false"><line x1="2" y1="6" x2="38" y2="6" stroke="#4a5560" stroke-width="1.5" stroke-dasharray="1 4"/></svg> {}</li>"##,
-                esc(label)
-            );
-        }
-        if let Some((_, label)) = &self.marker {
-            let _ = write!(
-                s,
-                r##"<li><svg class="key" viewBox="0 0 40 12" aria-hidden="true" focusable="false"><line x1="20" y1="0" x2="20" y2="12" stroke="#1b1f24" stroke-width="2" stroke-dasharray="6 3"/></svg> {}</li>"##,
-                esc(label)
-            );
-        }
-        s += "</ul></figcaption></figure>";
         s
     }
+}
+
+/// A series' colour and its dash attribute (empty for a solid line).
+fn style(k: usize) -> (&'static str, String) {
+    let dash = DASHES[k % DASHES.len()];
+    let dash = if dash.is_empty() {
+        String::new()
+    } else {
+        format!(r#" stroke-dasharray="{dash}""#)
+    };
+    (COLOURS[k % COLOURS.len()], dash)
 }
 
 /// Ticks at 0, 25, 50, 75 and 100 % of a unit range.
@@ -260,6 +294,17 @@ mod tests {
         assert!(svg.contains("&lt;script&gt;") && svg.contains("&quot; onmouseover"));
         assert!(svg.contains(r#"role="img""#) && svg.contains("<title id=\"t-title\">"));
         assert!(svg.contains("<polyline"));
+        let doc = chart.standalone();
+        assert!(doc.starts_with("<?xml") && doc.contains("&lt;b&gt;Amt&lt;/b&gt;"));
+        assert!(!doc.contains("<b>") && !doc.contains("<figure"), "{doc}");
+        let mut reader = quick_xml::Reader::from_str(&doc);
+        loop {
+            match reader.read_event() {
+                Ok(quick_xml::events::Event::Eof) => break,
+                Ok(_) => {}
+                Err(e) => panic!("not well-formed XML: {e}\n{doc}"),
+            }
+        }
     }
 
     #[test]
