@@ -3,6 +3,7 @@
 //! model is loaded once per test binary and shared by every server (it runs on its own
 //! thread).
 
+use secrecy::ExposeSecret;
 use std::{path::PathBuf, time::Duration};
 
 use anliegen::{
@@ -47,7 +48,7 @@ pub fn shared(path: &str) -> Option<PathBuf> {
 pub fn test_config(data: &std::path::Path) -> Config {
     let mut c = Config::defaults();
     c.data.dir = data.to_path_buf();
-    c.database.url = format!("sqlite://{}/anliegen.db", data.display());
+    c.database.url = format!("sqlite://{}/anliegen.db", data.display()).into();
     c.server.bind = "127.0.0.1:0".parse().unwrap();
     c.catalogue.path = repo().join("config/catalogue.toml");
     c.model.dir = model_dir();
@@ -208,7 +209,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let data = tempfile::tempdir().unwrap();
     let mut config = test_config(data.path());
     adjust(&mut config);
-    let store = Store::open(&config.database.url).await.unwrap();
+    let store = Store::open(config.database.url.expose_secret())
+        .await
+        .unwrap();
     // A second replica on a shared database finds the admin already there.
     let admin = UserName::parse("admin").unwrap();
     if store.user(&admin).await.unwrap().is_none() {

@@ -6,6 +6,7 @@
 
 mod driver;
 
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use anliegen::domain::Role;
@@ -377,8 +378,13 @@ async fn hostile_input_renders_inert() {
     let dir = tempfile::tempdir().unwrap();
     let maildir = dir.path().join("hostile.eml");
     std::fs::write(&maildir, mail).unwrap();
-    let ran =
-        crate::mail_limits::ingest(&app.state.config.database.url, &maildir, &[], None, |_| {});
+    let ran = crate::mail_limits::ingest(
+        app.state.config.database.url.expose_secret(),
+        &maildir,
+        &[],
+        None,
+        |_| {},
+    );
     assert!(
         ran.status.success(),
         "{}",
