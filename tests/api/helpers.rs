@@ -276,7 +276,10 @@ pub fn assert_eval_figures(r: &serde_json::Value) {
     }
 }
 
-/// A port on 127.0.0.1 that was free a moment ago, for servers the tests start.
+/// A port on 127.0.0.1 that was free a moment ago, for another process that must be told
+/// its port (Qdrant, Dovecot, the SMTP sink, chromedriver, the `anliegen` binary). Another
+/// process may take it before that one binds it: their starters retry on a bind failure.
+/// A server the test runs itself binds port 0 and is handed the listener instead.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
