@@ -3,6 +3,7 @@
 //! Runtime peer from docs/performance.md, then end-to-end routing latency with the demo
 //! catalogue. Prints numbers only; speed targets are judged from them, never by timed tests.
 
+use secrecy::ExposeSecret;
 use std::{
     path::{Path, PathBuf},
     time::{Duration, Instant},
@@ -33,7 +34,7 @@ fn config(data: &Path) -> Config {
     c.model.dir = repo().join("models/multilingual-e5-small");
     c.catalogue.path = repo().join("config/catalogue.toml");
     c.data.dir = data.to_path_buf();
-    c.database.url = format!("sqlite://{}/anliegen.db", data.display());
+    c.database.url = format!("sqlite://{}/anliegen.db", data.display()).into();
     c
 }
 
@@ -120,7 +121,9 @@ fn bench_encoder(config: &Config, texts: &[String]) {
 }
 
 async fn bench_router(config: &Config, texts: &[String]) {
-    let store = Store::open(&config.database.url).await.expect("database");
+    let store = Store::open(config.database.url.expose_secret())
+        .await
+        .expect("database");
     let index = app::open_index(config).await.expect("index");
     let embedder = app::start_embedder(config).await.expect("model");
     let engine = Engine::start(config, &store, index, embedder)

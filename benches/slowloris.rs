@@ -5,6 +5,7 @@
 //! what frees them), trickling a header line every second. A normal client meanwhile
 //! times `GET /healthz` and `POST /api/v1/inquiries`. Prints numbers only.
 
+use secrecy::ExposeSecret;
 use std::time::{Duration, Instant};
 
 use anliegen::{config::Config, store::Store, web};
@@ -17,7 +18,7 @@ const SAMPLES: usize = 300;
 fn config(data: &std::path::Path) -> Config {
     let mut c = Config::defaults();
     c.data.dir = data.to_path_buf();
-    c.database.url = format!("sqlite://{}/anliegen.db", data.display());
+    c.database.url = format!("sqlite://{}/anliegen.db", data.display()).into();
     c.server.bind = "127.0.0.1:0".parse().unwrap();
     c.rate_limit.intake_per_minute = 1_000_000;
     c.server.header_timeout_seconds = 5;
@@ -66,7 +67,9 @@ async fn measure(base: &str, label: &str) {
 async fn main() {
     let data = tempfile::tempdir().unwrap();
     let config = config(data.path());
-    let store = Store::open(&config.database.url).await.unwrap();
+    let store = Store::open(config.database.url.expose_secret())
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind(config.server.bind)
         .await
         .unwrap();

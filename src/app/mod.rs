@@ -56,8 +56,8 @@ pub async fn open_index(config: &Config) -> Result<Arc<dyn VectorIndex>, IndexEr
     Ok(match c.backend {
         IndexBackend::Embedded => Arc::new(EmbeddedIndex::open(&config.data.dir.join("index"))?),
         IndexBackend::Qdrant => {
-            let api_key = std::env::var(&c.api_key_env).ok().filter(|k| !k.is_empty());
-            Arc::new(QdrantIndex::connect(&c.qdrant_url, api_key, &c.collection_prefix).await?)
+            let index = QdrantIndex::connect(&c.qdrant_url, c.api_key(), &c.collection_prefix);
+            Arc::new(index.await?)
         }
     })
 }

@@ -4,13 +4,14 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
+use secrecy::ExposeSecret;
 use tokio::task::JoinHandle;
 
 use super::{Engine, StartError, open_index, start_embedder};
 use crate::{
     config::Config,
     embed::Embedder,
-    intake::{IntakeError, imap},
+    intake::{IntakeError, TriageQueue, imap},
     outbound::{Mailer, OutboundError, SmtpMailer, worker},
     pipeline::Pipeline,
     store::{Store, StoreError},
@@ -53,7 +54,7 @@ pub enum ModelSource {
 /// Binds, starts loading the model, and serves until interrupted. A model or catalogue
 /// that cannot be loaded ends the process with that error.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
-    let store = Store::open(&config.database.url).await?;
+    let store = Store::open(config.database.url.expose_secret()).await?;
     let addr = config.server.bind;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -146,7 +147,9 @@ pub fn spawn_mail(
         return Ok(Vec::new());
     }
     let mailer: Arc<dyn Mailer> = Arc::new(SmtpMailer::new(&mail.smtp)?);
-    let mut tasks = imap::spawn_pollers(config, store, pipeline)?;
+    // The pollers reach the triage stage only through this capability.
+    let triage: Arc<dyn TriageQueue> = Arc::new(pipeline.clone());
+    let mut tasks = imap::spawn_pollers(config, store, &triage)?;
     tasks.push(worker::spawn_worker(
         mail.outbox.clone(),
         store.clone(),

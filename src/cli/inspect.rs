@@ -8,11 +8,13 @@ use std::{
 
 use anyhow::Context;
 
+use secrecy::ExposeSecret;
+
 use anliegen::{app, config::Config, store::Store};
 
 pub async fn triage(config: &Config, text: &str) -> anyhow::Result<()> {
     let text = anliegen::domain::InquiryText::parse(text, config.server.max_text_chars)?;
-    let store = Store::open(&config.database.url).await?;
+    let store = Store::open(config.database.url.expose_secret()).await?;
     let index = app::open_index(config).await?;
     let embedder = app::start_embedder(config).await?;
     let engine = app::Engine::start(config, &store, index, embedder).await?;

@@ -12,6 +12,8 @@ pub mod replay;
 pub mod train;
 pub mod user;
 
+use secrecy::ExposeSecret;
+
 use anliegen::{config::Config, store::Store};
 
 /// How a report is printed: a table for people, one JSON object for scripts.
@@ -23,7 +25,7 @@ pub enum OutputFormat {
 
 /// The configured database with the pipeline's retry limit and the webhook subscriptions.
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
-    Ok(Store::open(&config.database.url)
+    Ok(Store::open(config.database.url.expose_secret())
         .await?
         .with_max_attempts(config.pipeline.max_attempts)
         .with_webhooks(

@@ -1,6 +1,7 @@
 //! Settings of the interfaces to other systems: the Open311 server, Prometheus metrics and
 //! webhooks.
 
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -174,9 +175,9 @@ impl WebhookSubscription {
     }
 
     /// The HMAC key or API token, read now.
-    pub fn secret(&self) -> Result<String, super::ConfigError> {
+    pub fn secret(&self) -> Result<SecretString, super::ConfigError> {
         super::read_password(&self.secret_env, &self.secret_file, &self.name)?
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.expose_secret().is_empty())
             .ok_or_else(|| super::ConfigError::Parse {
                 origin: format!("webhook '{}'", self.name),
                 message: "the secret is empty".into(),

@@ -18,6 +18,7 @@ use qdrant_client::{
         Query, QueryPointsBuilder, UpsertPointsBuilder, VectorParamsBuilder, vectors_config,
     },
 };
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{Filter, Hit, IndexError, Point, VectorIndex};
 use convert::{
@@ -45,13 +46,13 @@ impl QdrantIndex {
     /// variable the config names, never from the config file itself.
     pub async fn connect(
         url: &str,
-        api_key: Option<String>,
+        api_key: Option<SecretString>,
         prefix: &str,
     ) -> Result<Self, IndexError> {
         // The client's own compatibility check blocks a thread; the async health check
         // below does the same work on the runtime.
         let client = Qdrant::from_url(url)
-            .api_key(api_key)
+            .api_key(api_key.as_ref().map(|k| k.expose_secret().to_string()))
             .skip_compatibility_check()
             .build()
             .map_err(|e| IndexError::Backend(format!("qdrant at {url}: {e}")))?;

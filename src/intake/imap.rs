@@ -11,6 +11,7 @@ use std::{fmt, sync::Arc, time::Duration};
 
 use async_imap::{Client, Session};
 use futures_util::TryStreamExt;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::{
     io::{AsyncRead, AsyncWrite},
     net::TcpStream,
@@ -18,10 +19,9 @@ use tokio::{
 };
 use tokio_rustls::{TlsConnector, rustls};
 
-use super::{IntakeError, Recorded, Taken, parser::MailParser, take_in};
+use super::{IntakeError, Recorded, Taken, TriageQueue, parser::MailParser, take_in};
 use crate::{
     config::{Config, ImapConfig, MailSecurity},
-    pipeline::Pipeline,
     store::{Committed, Store},
 };
 
@@ -33,12 +33,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug> Io for T {}
 type Conn = Box<dyn Io>;
 
 /// Starts one poller per `[[mail.imap]]` mailbox. Passwords are read here, so a missing
-/// one fails the start instead of a later reconnect. The pipeline is nudged when new
+/// one fails the start instead of a later reconnect. The triage stage is nudged when new
 /// inquiries were committed.
 pub fn spawn_pollers(
     config: &Arc<Config>,
     store: &Store,
-    pipeline: &Pipeline,
+    triage: &Arc<dyn TriageQueue>,
 ) -> Result<Vec<JoinHandle<()>>, IntakeError> {
     let mut tasks = Vec::new();
     for mailbox in &config.mail.imap {
@@ -46,7 +46,7 @@ pub fn spawn_pollers(
             password: mailbox.password()?.unwrap_or_default(),
             mailbox: mailbox.clone(),
             store: store.clone(),
-            pipeline: pipeline.clone(),
+            triage: triage.clone(),
             parser: MailParser::from_config(&config.mail),
         };
         tasks.push(tokio::spawn(poller.run()));
@@ -56,9 +56,9 @@ pub fn spawn_pollers(
 
 struct Poller {
     mailbox: ImapConfig,
-    password: String,
+    password: SecretString,
     store: Store,
-    pipeline: Pipeline,
+    triage: Arc<dyn TriageQueue>,
     parser: MailParser,
 }
 
@@ -104,7 +104,7 @@ impl Poller {
         loop {
             let marks = Marks { can_move, uidplus };
             if self.process_waiting(&mut session, marks).await? > 0 {
-                self.pipeline.nudge();
+                self.triage.nudge();
             }
             if can_idle {
                 let mut idle = session.idle();
@@ -141,7 +141,7 @@ impl Poller {
             }
         };
         client
-            .login(&m.user, &self.password)
+            .login(&m.user, self.password.expose_secret())
             .await
             .map_err(|(e, _)| self.err(format!("login failed: {e}")))
     }
@@ -196,7 +196,7 @@ impl Poller {
         for uid in uids {
             // While the triage backlog is full the mail stays on the server; it is fetched
             // once the backlog drains (the next poll or IDLE wake-up).
-            if self.pipeline.backlog_full(&self.store).await? {
+            if self.triage.backlog_full(&self.store).await? {
                 tracing::info!(mailbox = %m.name, "triage backlog full: leaving mail on the server for now");
                 break;
             }

@@ -28,6 +28,17 @@ pub enum IntakeError {
     Config(#[from] crate::config::ConfigError),
 }
 
+/// The triage stage as the IMAP pollers see it, handed to them by `app` at assembly:
+/// committed mail wakes it, and while its backlog is full new mail stays in the mailbox.
+#[async_trait::async_trait]
+pub trait TriageQueue: Send + Sync {
+    /// Tells the stage that new inquiries were committed.
+    fn nudge(&self);
+
+    /// Whether the triage backlog is full (intake then takes nothing new).
+    async fn backlog_full(&self, store: &Store) -> Result<bool, StoreError>;
+}
+
 /// What committing one mail did, and the outcome recorded for it (`inquiry`, `reply`,
 /// `empty`, … — what the mail log says, which the ingest summary repeats).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,7 @@ use lettre::{
     },
     transport::smtp::authentication::Credentials,
 };
+use secrecy::ExposeSecret;
 
 use crate::{
     config::{ConfigError, MailSecurity, SmtpConfig},
@@ -65,7 +66,10 @@ impl SmtpMailer {
         .timeout(Some(std::time::Duration::from_secs(config.timeout_seconds)));
         if !config.user.is_empty() {
             let password = config.password()?.unwrap_or_default();
-            builder = builder.credentials(Credentials::new(config.user.clone(), password));
+            builder = builder.credentials(Credentials::new(
+                config.user.clone(),
+                password.expose_secret().to_string(),
+            ));
         }
         let address = config
             .from_address

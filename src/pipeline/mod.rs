@@ -358,3 +358,14 @@ impl Pipeline {
         Ok(())
     }
 }
+
+#[async_trait::async_trait]
+impl crate::intake::TriageQueue for Pipeline {
+    fn nudge(&self) {
+        Pipeline::nudge(self);
+    }
+
+    async fn backlog_full(&self, store: &Store) -> Result<bool, StoreError> {
+        Pipeline::backlog_full(self, store).await
+    }
+}

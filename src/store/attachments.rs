@@ -30,7 +30,7 @@ impl Store {
             return Ok(());
         }
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for f in files {
             sqlx::query(
                 "INSERT INTO attachments

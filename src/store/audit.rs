@@ -96,7 +96,7 @@ impl Store {
         subject: &str,
         details: &Value,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let seq = append_in(&mut tx, actor, action, subject, details).await?;
         tx.commit().await?;
         Ok(seq)

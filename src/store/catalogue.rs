@@ -79,7 +79,7 @@ impl Store {
         &self,
         new: &NewCatalogueVersion<'_>,
     ) -> Result<Stored, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let latest = sqlx::query(
             "SELECT version, fingerprint FROM catalogue_versions ORDER BY version DESC LIMIT 1",
         )

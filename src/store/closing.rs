@@ -53,7 +53,7 @@ impl Store {
         actor: &str,
     ) -> Result<(), StoreError> {
         let case = inquiry.case_number.to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let details: Value = match ending {
             Ending::Merged { into } => json!({
                 "from": inquiry.status.as_str(),

@@ -237,7 +237,7 @@ impl Store {
     /// points.
     pub async fn erase_case(&self, case: &CaseNumber) -> Result<Touched, StoreError> {
         let touched = self.case_inquiries(case).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         audit::append_in(
             &mut tx,
             "dpo",
@@ -256,7 +256,7 @@ impl Store {
     /// examples; audited. Returns what was erased so the caller can remove vector points.
     pub async fn erase_subject(&self, email: &str) -> Result<Touched, StoreError> {
         let touched = self.subject_inquiries(email).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // The audit append comes first: it takes the write lock before anything is read.
         audit::append_in(
             &mut tx,
@@ -352,7 +352,7 @@ impl Store {
                 .filter(|c| !deleted.cases.contains(c))
                 .collect(),
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         audit::append_in(
             &mut tx,
             "retention",

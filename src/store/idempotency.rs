@@ -124,7 +124,7 @@ impl Store {
         keyed: &KeyedRequest,
     ) -> Result<Idempotent, StoreError> {
         let now = super::jobs::now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Expired keys go first (the index on created_ms keeps this cheap), so a key may be
         // used again after its lifetime.
         sqlx::query("DELETE FROM idempotency_keys WHERE created_ms < $1")

@@ -148,7 +148,7 @@ impl Store {
         worker: &str,
         lease: Duration,
     ) -> Result<Option<Job>, StoreError> {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let until = now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
         let lock = self.backend.skip_locked();
         let sql = format!(
@@ -163,7 +163,7 @@ impl Store {
         let row = sqlx::query(&sql)
             .bind(worker)
             .bind(until)
-            .bind(Utc::now().to_rfc3339())
+            .bind(self.clock.now().to_rfc3339())
             .bind(now)
             .fetch_optional(&self.pool)
             .await?;
@@ -173,7 +173,7 @@ impl Store {
     /// Extends the lease of a running job that `job.locked_by` still holds; false when it
     /// no longer does (its lease expired and another worker took it).
     pub async fn renew_job(&self, job: &Job, lease: Duration) -> Result<bool, StoreError> {
-        let until = now_ms() + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let until = self.clock.now_ms() + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
         let renewed = sqlx::query(
             "UPDATE jobs SET locked_until = $1
              WHERE id = $2 AND state = 'running' AND locked_by = $3 AND attempts = $4",
@@ -187,22 +187,24 @@ impl Store {
         Ok(renewed.rows_affected() == 1)
     }
 
-    /// Runs `step` for a claimed `job`, renewing its lease every third of `lease` until the
-    /// step ends, so a slow step (a busy model, a long retention run) is not taken over by
-    /// another worker while its own worker is alive. A worker that dies stops renewing and
-    /// the job is claimed again once the lease runs out.
+    /// Runs `step` for a claimed `job`, renewing its lease every third of `lease` (by the
+    /// store's clock) until the step ends, so a slow step (a busy model, a long retention
+    /// run) is not taken over by another worker while its own worker is alive. A worker that
+    /// dies stops renewing and the job is claimed again once the lease runs out.
     pub async fn holding_lease<T>(
         &self,
         job: &Job,
         lease: Duration,
         step: impl std::future::Future<Output = T>,
     ) -> T {
+        let period = i64::try_from((lease / 3).as_millis()).unwrap_or(i64::MAX / 4);
+        // Read before `step` first runs: the first renewal is due a third of the lease after
+        // the step starts, however late the renewal below is first polled.
+        let mut next = self.clock.now_ms().saturating_add(period);
         let renew = async {
-            let mut tick = tokio::time::interval(lease / 3);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            tick.tick().await;
             loop {
-                tick.tick().await;
+                self.clock.sleep_until(next).await;
+                next = self.clock.now_ms().saturating_add(period);
                 match self.renew_job(job, lease).await {
                     Ok(true) => {}
                     Ok(false) => {
@@ -257,7 +259,8 @@ impl Store {
         } else {
             JobState::Queued
         };
-        let run_at = now_ms() + i64::try_from(backoff.as_millis()).unwrap_or(i64::MAX / 2);
+        let run_at =
+            self.clock.now_ms() + i64::try_from(backoff.as_millis()).unwrap_or(i64::MAX / 2);
         sqlx::query(
             "UPDATE jobs SET state = $1, run_at = $2, locked_until = NULL, last_error = $3,
                  updated_at = $4
@@ -266,7 +269,7 @@ impl Store {
         .bind(state.as_str())
         .bind(run_at)
         .bind(error.chars().take(500).collect::<String>())
-        .bind(Utc::now().to_rfc3339())
+        .bind(self.clock.now().to_rfc3339())
         .bind(job.id)
         .bind(&job.locked_by)
         .bind(job.attempts)
@@ -294,8 +297,8 @@ impl Store {
             "UPDATE jobs SET state = 'queued', attempts = 0, run_at = $1, updated_at = $2
              WHERE id = $3 AND state = 'dead'",
         )
-        .bind(now_ms())
-        .bind(Utc::now().to_rfc3339())
+        .bind(self.clock.now_ms())
+        .bind(self.clock.now().to_rfc3339())
         .bind(id)
         .execute(&self.pool)
         .await?;

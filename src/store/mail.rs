@@ -109,7 +109,7 @@ impl Store {
         mail: &InboundMail,
         target: Target,
     ) -> Result<Committed, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (inquiry_id, committed) = match target {
             Target::NewInquiry(new) => {
                 let stored = super::insert_inquiry_tx(&mut tx, new, self).await?;

@@ -8,6 +8,7 @@
 pub mod attachments;
 pub mod audit;
 mod catalogue;
+pub mod clock;
 pub mod figures;
 pub mod gdpr;
 pub mod jobs;
@@ -15,6 +16,7 @@ mod progress;
 
 pub use audit::{AuditEntry, AuditVerdict};
 pub use catalogue::{CatalogueVersion, NewCatalogueVersion, Stored, StoredCatalogue};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use jobs::{Job, JobKind, JobState};
 pub use progress::TriageOutcome;
 
@@ -128,6 +130,8 @@ pub struct Store {
     max_attempts: i64,
     /// Who receives the inquiries' events (`webhooks`).
     webhooks: std::sync::Arc<webhooks::Subscribers>,
+    /// The time the job queue decides due jobs and expired leases by.
+    clock: std::sync::Arc<dyn Clock>,
 }
 
 impl Store {
@@ -189,7 +193,14 @@ impl Store {
             backend,
             max_attempts: 5,
             webhooks: Default::default(),
+            clock: std::sync::Arc::new(SystemClock),
         })
+    }
+
+    /// Sets the clock the job queue decides by (tests advance a [`ManualClock`]).
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sets the attempts new jobs get before they are dead.
@@ -202,10 +213,24 @@ impl Store {
         self.backend
     }
 
+    /// Begins a transaction that writes. On SQLite it takes the write lock first (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads and then writes fails with
+    /// `SQLITE_BUSY_SNAPSHOT` (517) when another connection committed in between, which the
+    /// busy timeout cannot wait out; an immediate one waits for the writer instead.
+    /// PostgreSQL locks rows as it writes them, and begins as usual.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Commits a new inquiry with the next case number of the current year and its triage
     /// job, in one transaction: an acknowledged inquiry is always processed.
     pub async fn insert_inquiry(&self, new: NewInquiry) -> Result<StoredInquiry, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let stored = insert_inquiry_tx(&mut tx, new, self).await?;
         tx.commit().await?;
         Ok(stored)
@@ -229,7 +254,7 @@ impl Store {
         let now = Utc::now().to_rfc3339();
         let json = serde_json::to_string(decision).expect("decision serialises");
         let status = InquiryStatus::from(decision.status);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         insert_decision_in(&mut tx, inquiry_id, decision, &now).await?;
         sqlx::query(
             "UPDATE inquiries SET status = $1, decision = $2, updated_at = $3 WHERE id = $4",
@@ -282,7 +307,7 @@ impl Store {
         model: &str,
         entries: &[(String, Vec<f32>)],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (hash, vector) in entries {
             sqlx::query(
                 "INSERT INTO embedding_cache (model, text_hash, vector) VALUES ($1, $2, $3)
@@ -341,7 +366,7 @@ pub(crate) async fn insert_inquiry_tx(
         JobKind::Triage,
         Some(id),
         store.max_attempts,
-        jobs::now_ms(),
+        store.clock.now_ms(),
     )
     .await?;
     store

@@ -101,7 +101,7 @@ impl Store {
     /// Marks a claimed mail sent and logs it as outbound mail of its case.
     pub async fn outbound_sent(&self, queued: &QueuedMail) -> Result<(), StoreError> {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE outbox SET state = 'sent', sent_at = $1, last_error = NULL WHERE id = $2",
         )

@@ -49,7 +49,7 @@ impl Store {
     ) -> Result<TriageOutcome, StoreError> {
         let now = Utc::now().to_rfc3339();
         let status = InquiryStatus::from(decision.status);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let updated = sqlx::query(
             "UPDATE inquiries SET status = $1, decision = $2, updated_at = $3
              WHERE id = $4 AND status = 'received'",

@@ -53,7 +53,7 @@ impl Store {
         quarantine_after: i64,
     ) -> Result<FailureCount, StoreError> {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mail = failure.mail;
         let attempts: Option<i64> =
             sqlx::query_scalar("SELECT attempts FROM mail_quarantine WHERE dedup_key = $1")

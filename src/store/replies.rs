@@ -151,7 +151,7 @@ impl Store {
         text: &str,
         actor: &str,
     ) -> Result<ReplyTemplate, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let last: Option<i64> = sqlx::query_scalar(
             "SELECT MAX(version) FROM reply_templates WHERE service_id = $1 AND language = $2",
         )

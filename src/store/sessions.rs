@@ -50,7 +50,7 @@ impl Store {
         limits: SessionLimits,
     ) -> Result<(), StoreError> {
         let now = Utc::now().timestamp_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM sessions WHERE last_seen_at <= $1 OR created_at <= $2")
             .bind(now.saturating_sub(limits.idle_ms()))
             .bind(now.saturating_sub(limits.absolute_ms()))

@@ -43,7 +43,7 @@ impl Store {
         actor: &str,
     ) -> Result<ApiToken, StoreError> {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "INSERT INTO api_tokens (name, digest, role, departments, created_by, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
@@ -92,7 +92,7 @@ impl Store {
     /// Revokes token `id` (`None` if there is none); revoking it again changes nothing.
     pub async fn revoke_token(&self, id: i64, actor: &str) -> Result<Option<ApiToken>, StoreError> {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let revoked = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )

@@ -77,7 +77,7 @@ impl Store {
         examples: &[NewExample<'_>],
     ) -> Result<(), StoreError> {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for e in examples {
             let cell = e.place.map(coarse);
             if let (REVIEW, Some(inquiry)) = (e.source, e.inquiry_id) {
@@ -203,7 +203,7 @@ impl Store {
         model: &[u8],
         activate: bool,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let version: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM model_versions")
                 .fetch_one(&mut *tx)
@@ -289,7 +289,7 @@ impl Store {
 
     /// Makes `version` the active one; false when it does not exist.
     pub async fn activate_model(&self, version: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let exists: Option<i64> =
             sqlx::query_scalar("SELECT version FROM model_versions WHERE version = $1")
                 .bind(version)

@@ -51,7 +51,7 @@ impl Store {
     /// Creates an account; `StoreError::Conflict` if the name is taken.
     pub async fn create_user(&self, new: &NewUser<'_>, actor: &str) -> Result<User, StoreError> {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let taken = sqlx::query("SELECT 1 FROM users WHERE name = $1")
             .bind(new.name.as_str())
             .fetch_optional(&mut *tx)
@@ -140,7 +140,7 @@ impl Store {
         actor: &str,
     ) -> Result<Option<User>, StoreError> {
         let now = Utc::now().to_rfc3339();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(before) = user_in(&mut tx, UserKey::Name(name.as_str())).await? else {
             return Ok(None);
         };

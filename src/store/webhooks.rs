@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sqlx::{AnyConnection, Row};
 
-use super::{Store, StoreError, jobs};
+use super::{Store, StoreError};
 use crate::domain::{Decision, RouteStatus};
 
 /// Something that happened to an inquiry.
@@ -189,7 +189,7 @@ impl Store {
             )
             .bind(inquiry_id)
             .bind(self.webhooks.max_attempts)
-            .bind(jobs::now_ms())
+            .bind(self.clock.now_ms())
             .bind(serde_json::to_string(&payload).expect("payload serialises"))
             .bind(now.to_rfc3339())
             .execute(&mut *conn)

@@ -15,6 +15,7 @@ mod zammad;
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -245,7 +246,7 @@ impl Webhooks {
     async fn post_signed(
         &self,
         sub: &WebhookSubscription,
-        secret: &str,
+        secret: &SecretString,
         event: Event,
         delivery: i64,
         body: &[u8],
@@ -258,7 +259,10 @@ impl Webhooks {
             .header("x-anliegen-event", event.as_str())
             .header("x-anliegen-delivery", format!("delivery-{delivery}"))
             .header("x-anliegen-timestamp", &timestamp)
-            .header("x-anliegen-signature", signature(secret, &timestamp, body))
+            .header(
+                "x-anliegen-signature",
+                signature(secret.expose_secret(), &timestamp, body),
+            )
             .body(body.to_vec())
             .send()
             .await

@@ -14,6 +14,7 @@
 //! creates when missing); otherwise the configured `customer` and a summary without
 //! anything personal.
 
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
 use super::{DeliveryError, json_answer, transport};
@@ -80,7 +81,7 @@ pub(super) fn ticket(
 pub(super) async fn open_ticket(
     client: &reqwest::Client,
     sub: &WebhookSubscription,
-    token: &str,
+    token: &SecretString,
     inquiry: &StoredInquiry,
     decision: &DecisionSummary,
     link: &str,
@@ -88,7 +89,10 @@ pub(super) async fn open_ticket(
     let url = format!("{}/api/v1/tickets", sub.url.trim_end_matches('/'));
     let response = client
         .post(url)
-        .header("authorization", format!("Token token={token}"))
+        .header(
+            "authorization",
+            format!("Token token={}", token.expose_secret()),
+        )
         .json(&ticket(sub, inquiry, decision, link))
         .send()
         .await

@@ -2,6 +2,7 @@
 //! with every kind of caller. Also the helpers that put cases with a chosen decision into a
 //! test server.
 
+use secrecy::ExposeSecret;
 use std::collections::BTreeSet;
 
 use anliegen::{
@@ -105,7 +106,7 @@ async fn every_route_answers_each_kind_of_caller_as_its_tree_demands() {
     let clerk_a = app.clerk("clerk-a", &["tiefbau"]).await;
     let clerk_b = app.clerk("clerk-b", &["abfallwirtschaft"]).await;
     let expired = app.clerk("clerk-expired", &["tiefbau"]).await;
-    let db = raw(&app.state.config.database.url).await;
+    let db = raw(app.state.config.database.url.expose_secret()).await;
     sqlx::query(
         "UPDATE sessions SET created_at = 0 WHERE user_id = (SELECT id FROM users WHERE name = 'clerk-expired')",
     )

@@ -3,6 +3,7 @@
 //! action changes what it should — accounts, tokens, model versions, dead jobs and mail,
 //! audit verification, GDPR export and erasure — with hostile values shown as text.
 
+use secrecy::ExposeSecret;
 use std::time::{Duration, Instant};
 
 use anliegen::{
@@ -186,7 +187,7 @@ async fn an_account_created_in_the_console_signs_in_and_a_disabled_one_no_longer
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("last enabled admin"));
     // Audited as the API's changes are.
-    let db = raw(&app.state.config.database.url).await;
+    let db = raw(app.state.config.database.url.expose_secret()).await;
     let actions: Vec<String> =
         sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'user.%' ORDER BY seq")
             .fetch_all(&db)
@@ -348,7 +349,7 @@ async fn models_are_trained_activated_rolled_back_and_compared_and_the_quality_p
         "{html}"
     );
     assert!(html.contains("Makro-F1"));
-    let db = raw(&app.state.config.database.url).await;
+    let db = raw(app.state.config.database.url.expose_secret()).await;
     let audited: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM audit_log WHERE action IN ('model.train', 'model.activate', 'model.rollback')",
     )
@@ -457,7 +458,7 @@ async fn dead_jobs_and_dead_mail_are_retried_from_the_console() {
     .await;
     assert_eq!(r.status(), 409);
 
-    let db = raw(&app.state.config.database.url).await;
+    let db = raw(app.state.config.database.url.expose_secret()).await;
     let inquiry: i64 = sqlx::query_scalar("SELECT id FROM inquiries")
         .fetch_one(&db)
         .await
@@ -591,7 +592,7 @@ async fn the_audit_chain_is_verified_and_a_case_is_exported_and_erased_after_con
                 .is_none()
         );
     }
-    let db = raw(&app.state.config.database.url).await;
+    let db = raw(app.state.config.database.url.expose_secret()).await;
     let left: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM inquiries WHERE text LIKE '%parkt falsch%'")
             .fetch_one(&db)

@@ -47,7 +47,7 @@ impl Db {
     /// A server on this database, ready.
     async fn serve(&self) -> crate::helpers::TestApp {
         let url = self.url();
-        let app = spawn_app_with(|c| c.database.url = url).await;
+        let app = spawn_app_with(|c| c.database.url = url.into()).await;
         app.start_engine().await;
         app
     }

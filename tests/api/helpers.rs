@@ -3,6 +3,7 @@
 //! model is loaded once per test binary and shared by every server (it runs on its own
 //! thread).
 
+use secrecy::ExposeSecret;
 use std::{path::PathBuf, time::Duration};
 
 use anliegen::{
@@ -47,7 +48,7 @@ pub fn shared(path: &str) -> Option<PathBuf> {
 pub fn test_config(data: &std::path::Path) -> Config {
     let mut c = Config::defaults();
     c.data.dir = data.to_path_buf();
-    c.database.url = format!("sqlite://{}/anliegen.db", data.display());
+    c.database.url = format!("sqlite://{}/anliegen.db", data.display()).into();
     c.server.bind = "127.0.0.1:0".parse().unwrap();
     c.catalogue.path = repo().join("config/catalogue.toml");
     c.model.dir = model_dir();
@@ -208,7 +209,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let data = tempfile::tempdir().unwrap();
     let mut config = test_config(data.path());
     adjust(&mut config);
-    let store = Store::open(&config.database.url).await.unwrap();
+    let store = Store::open(config.database.url.expose_secret())
+        .await
+        .unwrap();
     // A second replica on a shared database finds the admin already there.
     let admin = UserName::parse("admin").unwrap();
     if store.user(&admin).await.unwrap().is_none() {
@@ -273,7 +276,10 @@ pub fn assert_eval_figures(r: &serde_json::Value) {
     }
 }
 
-/// A port on 127.0.0.1 that was free a moment ago, for servers the tests start.
+/// A port on 127.0.0.1 that was free a moment ago, for another process that must be told
+/// its port (Qdrant, Dovecot, the SMTP sink, chromedriver, the `anliegen` binary). Another
+/// process may take it before that one binds it: their starters retry on a bind failure.
+/// A server the test runs itself binds port 0 and is handed the listener instead.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

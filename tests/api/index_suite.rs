@@ -4,6 +4,7 @@
 //! it survives a reopen, and a damaged log file is rebuilt from the database's embedding
 //! cache when the engine starts.
 
+use secrecy::ExposeSecret;
 use std::sync::Arc;
 
 use anliegen::{
@@ -221,7 +222,7 @@ async fn qdrant_index_fulfils_the_contract() {
         return;
     };
     let api_key = std::env::var("QDRANT_API_KEY").ok();
-    let index = QdrantIndex::connect(&url, api_key.clone(), QDRANT_PREFIX)
+    let index = QdrantIndex::connect(&url, api_key.clone().map(Into::into), QDRANT_PREFIX)
         .await
         .unwrap();
     let collection = unique("suite");
@@ -278,7 +279,9 @@ async fn embedded_index_survives_reopen() {
 async fn damaged_catalogue_log_is_rebuilt_and_routing_still_works() {
     let data = tempfile::tempdir().unwrap();
     let config = test_config(data.path());
-    let store = Store::open(&config.database.url).await.unwrap();
+    let store = Store::open(config.database.url.expose_secret())
+        .await
+        .unwrap();
     let text = "Die Straßenlaterne vor Hausnummer 7 ist seit Tagen kaputt";
 
     let index = app::open_index(&config).await.unwrap();

@@ -329,7 +329,7 @@ async fn a_message_that_crashes_the_parser_is_quarantined_after_its_attempts() {
 
     // Admins see it through the API (no content) and the CLI, and can export the raw bytes.
     let app = spawn_app_with(|c| {
-        c.database.url = db.clone();
+        c.database.url = db.clone().into();
         c.mail.parse.quarantine_after = 2;
     })
     .await;

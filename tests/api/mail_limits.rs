@@ -84,7 +84,7 @@ async fn a_long_letter_and_a_huge_subject_become_cases_with_their_whole_text() {
     assert_eq!(summary["new_cases"], 2, "{summary}");
     assert_eq!(summary["outcomes"], json!({"inquiry": 2}), "{summary}");
 
-    let app = spawn_app_with(|c| c.database.url = db.clone()).await;
+    let app = spawn_app_with(|c| c.database.url = db.clone().into()).await;
     app.start_engine().await;
     let log = app.state.store.mail_log().await.unwrap();
     let outcomes: Vec<_> = log.iter().map(|e| e.outcome.as_str()).collect();

@@ -61,28 +61,46 @@ impl Dovecot {
         std::os::unix::fs::chown(&home, Some(uid), Some(gid)).unwrap();
         std::fs::write(root.join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).unwrap();
         std::fs::write(root.join("password"), format!("{PASSWORD}\n")).unwrap();
-        let port = free_port();
         let r = root.display();
         let conf = root.join("dovecot.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {r}/run\nstate_dir = {r}/state\n\
-                 log_path = {r}/dovecot.log\nssl = no\ndisable_plaintext_auth = no\n\
-                 auth_mechanisms = plain login\nmail_location = maildir:~/Maildir\n\
-                 passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {r}/passwd\n}}\n\
-                 userdb {{\n  driver = static\n  args = uid=vmail gid=vmail home={r}/home/%u\n}}\n\
-                 service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-                 inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
-            ),
-        )
-        .unwrap();
-        let status = Command::new("dovecot")
-            .arg("-c")
-            .arg(&conf)
-            .status()
-            .unwrap_or_else(|e| panic!("dovecot cannot start ({e}): run `make deps`"));
-        assert!(status.success(), "dovecot -c {} failed", conf.display());
+        // The port was free a moment ago; when another process took it first, dovecot
+        // cannot bind it and is started again on another.
+        let mut attempt = 0;
+        let port = loop {
+            let port = free_port();
+            std::fs::write(
+                &conf,
+                format!(
+                    "protocols = imap\nlisten = 127.0.0.1\nbase_dir = {r}/run\nstate_dir = {r}/state\n\
+                     log_path = {r}/dovecot.log\nssl = no\ndisable_plaintext_auth = no\n\
+                     auth_mechanisms = plain login\nmail_location = maildir:~/Maildir\n\
+                     passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {r}/passwd\n}}\n\
+                     userdb {{\n  driver = static\n  args = uid=vmail gid=vmail home={r}/home/%u\n}}\n\
+                     service imap-login {{\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
+                     inet_listener imaps {{\n    port = 0\n  }}\n}}\n"
+                ),
+            )
+            .unwrap();
+            let started = Command::new("dovecot")
+                .arg("-c")
+                .arg(&conf)
+                .output()
+                .unwrap_or_else(|e| panic!("dovecot cannot start ({e}): run `make deps`"));
+            if started.status.success() {
+                break port;
+            }
+            let why = format!(
+                "{}{}",
+                String::from_utf8_lossy(&started.stderr),
+                std::fs::read_to_string(root.join("dovecot.log")).unwrap_or_default()
+            );
+            assert!(
+                why.contains("in use") && attempt < 4,
+                "dovecot -c {} failed: {why}",
+                conf.display()
+            );
+            attempt += 1;
+        };
         wait_for_port(port, "dovecot", &root.join("dovecot.log"));
         Self { dir, conf, port }
     }
@@ -138,10 +156,16 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
+    /// A running sink on a free port. The port was free a moment ago; when another process
+    /// took it first, the sink cannot bind it and is started again on another.
     pub fn start() -> Self {
-        let mut sink = Self::stopped(free_port());
-        sink.run();
-        sink
+        for _ in 0..5 {
+            let mut sink = Self::stopped(free_port());
+            if sink.try_run() {
+                return sink;
+            }
+        }
+        panic!("aiosmtpd found no free port in five attempts");
     }
 
     /// A sink whose port is reserved but nothing listens yet (see [`SmtpSink::run`]).
@@ -153,7 +177,13 @@ impl SmtpSink {
         }
     }
 
+    /// Starts the sink on its port; panics when it cannot.
     pub fn run(&mut self) {
+        assert!(self.try_run(), "aiosmtpd: port {} is taken", self.port);
+    }
+
+    /// Starts the sink on its port; false when another process holds the port.
+    fn try_run(&mut self) -> bool {
         let log = self.dir.path().join("smtp.log");
         let child = Command::new("/usr/bin/python3")
             .args(["-m", "aiosmtpd", "-n", "-l"])
@@ -164,8 +194,29 @@ impl SmtpSink {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap_or_else(|e| panic!("aiosmtpd cannot start ({e}): run `make deps`"));
-        self.child = Some(child);
-        wait_for_port(self.port, "aiosmtpd", &log);
+        let child = self.child.insert(child);
+        // Listening when the port greets as an SMTP server and the sink still runs (a
+        // process that held the port before would answer the connection, too).
+        for _ in 0..100 {
+            if let Some(status) = child.try_wait().unwrap() {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                assert!(
+                    text.contains("in use"),
+                    "aiosmtpd exited with {status}: {text}"
+                );
+                self.child = None;
+                return false;
+            }
+            if smtp_greets(self.port) && child.try_wait().unwrap().is_none() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "aiosmtpd did not start on port {}: {}",
+            self.port,
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
     }
 
     /// Raw messages received so far.
@@ -189,6 +240,17 @@ impl Drop for SmtpSink {
             let _ = child.wait();
         }
     }
+}
+
+/// Whether something on `port` greets like an SMTP server (`220 …`).
+fn smtp_greets(port: u16) -> bool {
+    use std::io::Read;
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut greeting = [0u8; 4];
+    stream.read_exact(&mut greeting).is_ok() && greeting.starts_with(b"220")
 }
 
 /// The text body of a raw message, decoded.

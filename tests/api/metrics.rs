@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, free_port, spawn_app, spawn_app_without_engine};
+use crate::helpers::{TestApp, spawn_app, spawn_app_without_engine};
 
 /// The value of the sample `name` whose labels include all of `labels`, summed over the
 /// samples that match (a counter split by more labels than asked for).
@@ -239,7 +239,7 @@ async fn clerks_and_anonymous_callers_are_refused() {
 #[tokio::test]
 async fn a_metrics_listener_of_its_own_serves_without_credentials() {
     let app = spawn_app_without_engine().await;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", free_port()))
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();

@@ -2,6 +2,7 @@
 //! form, HTML errors. The browser tests (`tests/browser`) drive the same pages in Chromium.
 
 use reqwest::{Client, StatusCode, redirect::Policy};
+use secrecy::ExposeSecret;
 
 use crate::helpers::{PASSWORD, TestApp, spawn_app_without_engine};
 
@@ -666,7 +667,7 @@ async fn spam_merge_and_close_end_cases_and_show_in_the_history() {
     assert_eq!(status(kept.clone()).await, InquiryStatus::Closed);
     let (_, html) = page(&tief, &app, &format!("/app/faelle/{kept}")).await;
     assert!(html.contains("abgeschlossen"));
-    let db = crate::store::raw(&app.state.config.database.url).await;
+    let db = crate::store::raw(app.state.config.database.url.expose_secret()).await;
     let actions: Vec<String> =
         sqlx::query_scalar("SELECT action FROM audit_log WHERE action LIKE 'case.%' ORDER BY seq")
             .fetch_all(&db)

@@ -11,6 +11,8 @@ use std::{
     time::Duration,
 };
 
+use crate::helpers::free_port;
+
 struct Server {
     /// gRPC endpoint for qdrant-client.
     url: String,
@@ -35,13 +37,6 @@ extern "C" fn stop_at_exit() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
 fn start() -> Result<Server, String> {
     if let Ok(url) = std::env::var("QDRANT_URL") {
         return Ok(Server {
@@ -62,10 +57,30 @@ fn start() -> Result<Server, String> {
         .tempdir()
         .map_err(|e| e.to_string())?
         .keep();
+    // SAFETY: registers a plain function; it runs once at process exit.
+    unsafe { libc::atexit(stop_at_exit) };
+    // The ports were free a moment ago; another process may take one first, and Qdrant
+    // then exits: start again on others.
+    for _ in 0..5 {
+        match launch(&bin, &dir)? {
+            Launch::Ready(server) => return Ok(server),
+            Launch::PortTaken => continue,
+        }
+    }
+    Err("Qdrant found no free ports in five attempts".into())
+}
+
+enum Launch {
+    Ready(Server),
+    PortTaken,
+}
+
+/// Starts Qdrant in `dir` on two free ports and waits until it is ready.
+fn launch(bin: &std::path::Path, dir: &std::path::Path) -> Result<Launch, String> {
     let (http, grpc) = (free_port(), free_port());
     let log = std::fs::File::create(dir.join("qdrant.log")).map_err(|e| e.to_string())?;
-    let child = Command::new(&bin)
-        .current_dir(&dir)
+    let mut child = Command::new(bin)
+        .current_dir(dir)
         .env("QDRANT__STORAGE__STORAGE_PATH", dir.join("storage"))
         .env("QDRANT__STORAGE__SNAPSHOTS_PATH", dir.join("snapshots"))
         .env("QDRANT__SERVICE__HOST", "127.0.0.1")
@@ -78,14 +93,12 @@ fn start() -> Result<Server, String> {
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     let pid = child.id();
-    // SAFETY: registers a plain function; it runs once at process exit.
-    unsafe { libc::atexit(stop_at_exit) };
     let watchdog = format!(
         "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -9 {pid}; rm -rf {dir}",
         me = std::process::id(),
         dir = dir.display()
     );
-    Command::new("setsid")
+    let mut guard = Command::new("setsid")
         .args(["sh", "-c", &watchdog])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -94,6 +107,15 @@ fn start() -> Result<Server, String> {
         .map_err(|e| format!("cannot start the Qdrant watchdog: {e}"))?;
     // Ready when the REST endpoint answers /readyz with 200.
     for _ in 0..300 {
+        if let Ok(Some(_)) = child.try_wait() {
+            let text = std::fs::read_to_string(dir.join("qdrant.log")).unwrap_or_default();
+            if text.contains("in use") {
+                let _ = guard.kill();
+                let _ = guard.wait();
+                return Ok(Launch::PortTaken);
+            }
+            return Err(format!("Qdrant exited at start: {text}"));
+        }
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", http)) {
             use std::io::{Read, Write};
             let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
@@ -101,11 +123,11 @@ fn start() -> Result<Server, String> {
             let mut answer = String::new();
             let _ = s.read_to_string(&mut answer);
             if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
-                return Ok(Server {
+                return Ok(Launch::Ready(Server {
                     url: format!("http://127.0.0.1:{grpc}"),
                     pid: Some(pid),
-                    dir: Some(dir),
-                });
+                    dir: Some(dir.to_path_buf()),
+                }));
             }
         }
         std::thread::sleep(Duration::from_millis(100));

@@ -9,7 +9,7 @@ use crate::helpers::{TestApp, spawn_app_with};
 async fn replica(database: &str, qdrant: &str, prefix: &str) -> TestApp {
     let (database, qdrant, prefix) = (database.to_string(), qdrant.to_string(), prefix.to_string());
     let app = spawn_app_with(move |c| {
-        c.database.url = database;
+        c.database.url = database.into();
         c.index.backend = anliegen::config::IndexBackend::Qdrant;
         c.index.qdrant_url = qdrant;
         c.index.collection_prefix = prefix;

@@ -2,6 +2,7 @@
 //! of their departments, and a review is audited under the session's user whatever the
 //! body claims.
 
+use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
 use crate::{
@@ -148,7 +149,7 @@ async fn repeated_reviews_of_one_case_leave_one_training_example() {
             .unwrap();
         assert_eq!(r.status().as_u16(), 200, "{body}");
     }
-    let db = crate::store::raw(&app.state.config.database.url).await;
+    let db = crate::store::raw(app.state.config.database.url.expose_secret()).await;
     let labels: Vec<String> = sqlx::query_scalar(
         "SELECT t.service_id FROM training_examples t JOIN inquiries i ON i.id = t.inquiry_id
          WHERE i.case_number = $1",

@@ -3,11 +3,11 @@
 //! the job queue (leases, backoff, dead letters, concurrent claims) and exactly-once
 //! decisions.
 
-use std::{collections::HashSet, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use anliegen::{
-    domain::{CaseNumber, Channel, Decision, InquiryStatus, RouteStatus},
-    store::{JobKind, JobState, NewInquiry, Store, TriageOutcome},
+    domain::{CaseNumber, Channel, Decision, InquiryStatus, Role, RouteStatus, UserName},
+    store::{Clock, JobKind, JobState, ManualClock, NewInquiry, NewUser, Store, TriageOutcome},
 };
 
 /// A store on a fresh database of each backend, plus the URL for direct SQL.
@@ -78,6 +78,7 @@ on_both_backends!(
     failing_job_backs_off_then_dies_and_an_admin_can_retry_it,
     concurrent_workers_claim_each_job_exactly_once,
     a_job_run_twice_decides_its_inquiry_once,
+    transactions_that_read_then_write_succeed_beside_other_writers,
 );
 
 async fn case_numbers_are_sequential_and_unique_under_concurrency(store: Store, _url: String) {
@@ -131,13 +132,28 @@ async fn embedding_cache_round_trips_by_model_and_hash(store: Store, _url: Strin
     assert!(other.is_empty());
 }
 
+/// The store deciding leases and backoff by a clock the test advances.
+fn on_manual_clock(store: Store) -> (Arc<ManualClock>, Store) {
+    let clock = ManualClock::starting_now();
+    let store = store.with_clock(clock.clone());
+    (clock, store)
+}
+
+const MS: Duration = Duration::from_millis(1);
+
 async fn claimed_job_is_taken_again_only_after_its_lease_expires(store: Store, _url: String) {
+    let (clock, store) = on_manual_clock(store);
     store.insert_inquiry(new("a", "a@x.org")).await.unwrap();
-    let lease = Duration::from_millis(700);
+    let lease = Duration::from_secs(60);
     let first = store.claim_job("w1", lease).await.unwrap().unwrap();
     assert_eq!((first.state, first.attempts), (JobState::Running, 1));
     assert!(store.claim_job("w2", lease).await.unwrap().is_none());
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    clock.advance(lease);
+    assert!(
+        store.claim_job("w2", lease).await.unwrap().is_none(),
+        "the lease holds to its last millisecond"
+    );
+    clock.advance(MS);
     let again = store.claim_job("w2", lease).await.unwrap().unwrap();
     assert_eq!((again.id, again.attempts), (first.id, 2));
     assert!(
@@ -148,21 +164,34 @@ async fn claimed_job_is_taken_again_only_after_its_lease_expires(store: Store, _
     assert_eq!(store.jobs(Some(JobState::Done), 10).await.unwrap().len(), 1);
 }
 
+/// The lease of the running job `id` as stored.
+async fn locked_until(store: &Store, id: i64) -> Option<i64> {
+    let running = store.jobs(Some(JobState::Running), 100).await.unwrap();
+    running.into_iter().find(|j| j.id == id)?.locked_until
+}
+
 async fn a_slow_step_keeps_its_job_by_renewing_the_lease(store: Store, _url: String) {
+    let (clock, store) = on_manual_clock(store);
     store.insert_inquiry(new("a", "a@x.org")).await.unwrap();
-    let lease = Duration::from_millis(600);
+    let lease = Duration::from_secs(60);
     let job = store.claim_job("w1", lease).await.unwrap().unwrap();
-    let rival = async {
-        // Twice the lease later, the job still belongs to its living worker.
-        tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let step = async {
+        // Twice the lease later, the job still belongs to its living worker: each third of
+        // the lease it was renewed from that moment on.
+        for _ in 0..6 {
+            clock.advance(lease / 3);
+            let renewed = clock.now_ms() + 60_000;
+            tokio::time::timeout(Duration::from_secs(30), async {
+                while locked_until(&store, job.id).await != Some(renewed) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            })
+            .await
+            .expect("the lease is renewed a third of the lease after the last renewal");
+        }
         store.claim_job("w2", lease).await.unwrap()
     };
-    let step = store.holding_lease(
-        &job,
-        lease,
-        tokio::time::sleep(Duration::from_millis(2_000)),
-    );
-    let (taken, ()) = tokio::join!(rival, step);
+    let taken = store.holding_lease(&job, lease, step).await;
     assert!(taken.is_none(), "{taken:?}");
     assert!(store.complete_job(&job).await.unwrap(), "still the holder");
 
@@ -170,7 +199,7 @@ async fn a_slow_step_keeps_its_job_by_renewing_the_lease(store: Store, _url: Str
     // then cannot renew it.
     store.insert_inquiry(new("b", "b@x.org")).await.unwrap();
     let job = store.claim_job("w1", lease).await.unwrap().unwrap();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    clock.advance(lease + MS);
     let other = store.claim_job("w2", lease).await.unwrap().unwrap();
     assert_eq!(other.id, job.id);
     assert!(!store.renew_job(&job, lease).await.unwrap());
@@ -178,7 +207,7 @@ async fn a_slow_step_keeps_its_job_by_renewing_the_lease(store: Store, _url: Str
 }
 
 async fn failing_job_backs_off_then_dies_and_an_admin_can_retry_it(store: Store, _u: String) {
-    let store = store.with_max_attempts(2);
+    let (clock, store) = on_manual_clock(store.with_max_attempts(2));
     store.insert_inquiry(new("a", "a@x.org")).await.unwrap();
     let lease = Duration::from_secs(30);
     let job = store.claim_job("w", lease).await.unwrap().unwrap();
@@ -187,11 +216,12 @@ async fn failing_job_backs_off_then_dies_and_an_admin_can_retry_it(store: Store,
         .await
         .unwrap();
     assert_eq!(state, JobState::Queued);
+    clock.advance(Duration::from_millis(599));
     assert!(
         store.claim_job("w", lease).await.unwrap().is_none(),
         "backing off"
     );
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    clock.advance(MS);
     let job = store.claim_job("w", lease).await.unwrap().unwrap();
     assert_eq!(job.attempts, 2);
     let state = store
@@ -244,10 +274,11 @@ async fn concurrent_workers_claim_each_job_exactly_once(store: Store, _url: Stri
 }
 
 async fn a_job_run_twice_decides_its_inquiry_once(store: Store, url: String) {
+    let (clock, store) = on_manual_clock(store);
     let inquiry = store.insert_inquiry(new("a", "a@x.org")).await.unwrap();
-    let lease = Duration::from_millis(300);
+    let lease = Duration::from_secs(60);
     let first = store.claim_job("w1", lease).await.unwrap().unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    clock.advance(lease + MS);
     let second = store.claim_job("w2", lease * 100).await.unwrap().unwrap();
     // The first worker's lease expired before it finished: nothing of its work is kept.
     let late = store
@@ -274,4 +305,43 @@ async fn a_job_run_twice_decides_its_inquiry_once(store: Store, url: String) {
             .await
             .unwrap();
     assert_eq!((decisions, audited), (1, 1));
+}
+
+/// A transaction that reads before it writes (creating an account checks the name first)
+/// must not fail because another connection committed between its read and its write
+/// (SQLite's `SQLITE_BUSY_SNAPSHOT`): it waits for the writer instead.
+async fn transactions_that_read_then_write_succeed_beside_other_writers(store: Store, _u: String) {
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..60 {
+                store
+                    .insert_inquiry(new(&format!("w{i}"), "a@x.org"))
+                    .await
+                    .unwrap();
+            }
+        })
+    };
+    let creators: Vec<_> = (0..6)
+        .map(|c| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in 0..10 {
+                    let name = UserName::parse(&format!("clerk-{c}-{i}")).unwrap();
+                    let new = NewUser {
+                        name: &name,
+                        role: Role::Clerk,
+                        departments: &["tiefbau".to_string()],
+                        password_hash: "$argon2id$stub",
+                    };
+                    store.create_user(&new, "test").await.unwrap();
+                }
+            })
+        })
+        .collect();
+    writer.await.unwrap();
+    for c in creators {
+        c.await.unwrap();
+    }
+    assert_eq!(store.users().await.unwrap().len(), 60);
 }

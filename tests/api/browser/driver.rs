@@ -68,13 +68,6 @@ pub async fn browser() -> Option<Browser> {
     if axe_source().is_none() {
         return missing("axe-core (tests/browser/node_modules)");
     }
-    let port = free_port();
-    let driver = Command::new(chromedriver)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chromedriver starts");
     let profile = tempfile::tempdir().unwrap();
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -91,24 +84,40 @@ pub async fn browser() -> Option<Browser> {
             ],
         }),
     );
-    let url = format!("http://127.0.0.1:{port}");
     let mut last = None;
-    for _ in 0..100 {
-        match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps.clone())
-            .connect(&url)
-            .await
-        {
-            Ok(client) => {
-                return Some(Browser {
-                    client,
-                    driver,
-                    _profile: profile,
-                });
+    // The port was free a moment ago; when another process took it first, chromedriver
+    // exits and is started again on another.
+    for _ in 0..5 {
+        let port = free_port();
+        let mut driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if driver.try_wait().unwrap().is_some() {
+                break;
             }
-            Err(e) => last = Some(e),
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => {
+                    return Some(Browser {
+                        client,
+                        driver,
+                        _profile: profile,
+                    });
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = driver.kill();
+        let _ = driver.wait();
     }
     panic!("chromedriver did not start a session: {last:?}");
 }

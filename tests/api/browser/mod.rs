@@ -6,6 +6,7 @@
 
 mod driver;
 
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use anliegen::domain::Role;
@@ -16,7 +17,7 @@ use fantoccini::{
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, free_port, spawn_app, spawn_app_with},
+    helpers::{TestApp, spawn_app, spawn_app_with},
     mail::{eventually, mail_config},
     mailservers::{SmtpSink, body_text, header},
 };
@@ -294,7 +295,10 @@ async fn tampered_and_foreign_forms_are_refused() {
     }
 
     // A page elsewhere posting into the case while the clerk is signed in.
-    let port = free_port();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let port = listener.local_addr().unwrap().port();
     let target = format!("{}/app/faelle/{case}/annehmen", app.base);
     let foreign = axum::Router::new().route(
         "/",
@@ -305,9 +309,6 @@ async fn tampered_and_foreign_forms_are_refused() {
             ))
         }),
     );
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .unwrap();
     tokio::spawn(async move { axum::serve(listener, foreign).await });
     // Another port on the same host is the same site (the cookies go along) but another
     // origin: the token is missing and the origin is foreign. From `localhost` it is another
@@ -377,8 +378,13 @@ async fn hostile_input_renders_inert() {
     let dir = tempfile::tempdir().unwrap();
     let maildir = dir.path().join("hostile.eml");
     std::fs::write(&maildir, mail).unwrap();
-    let ran =
-        crate::mail_limits::ingest(&app.state.config.database.url, &maildir, &[], None, |_| {});
+    let ran = crate::mail_limits::ingest(
+        app.state.config.database.url.expose_secret(),
+        &maildir,
+        &[],
+        None,
+        |_| {},
+    );
     assert!(
         ran.status.success(),
         "{}",

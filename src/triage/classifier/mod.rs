@@ -14,10 +14,19 @@ use crate::domain::GeoPoint;
 
 use super::{
     calibration::{self, ClassConfidence, apply_temperature},
-    features::{self, Idf, Sparse, place_features, with_place},
-    linear::{Example, Linear, TrainParams, softmax},
+    features::{self, Idf, Sparse},
+    linear::{Linear, TrainParams, softmax},
     metrics::Report,
 };
+
+mod cross_validation;
+mod knn;
+
+use cross_validation::{
+    OutOfFold, PLACE_GRID, choose_mixture, fit, fold_assignment, mixture, out_of_fold,
+    prior_weights, reweight, sparse_of,
+};
+use knn::knn;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct ClassifierParams {
@@ -98,236 +107,6 @@ pub struct Classifier {
 pub struct QualityCurves {
     pub reliability: Vec<calibration::ReliabilityBin>,
     pub risk_curve: Vec<calibration::RiskPoint>,
-}
-
-fn fit(
-    train: &[&Labelled],
-    sparse: &[Sparse],
-    classes: usize,
-    dim: usize,
-    p: &TrainParams,
-) -> Linear {
-    let examples: Vec<Example> = train
-        .iter()
-        .zip(sparse)
-        .map(|(l, s)| Example {
-            dense: &l.embedding,
-            sparse: s,
-            label: l.label,
-        })
-        .collect();
-    Linear::train(&examples, classes, dim, p)
-}
-
-/// kNN class distribution from neighbours in `memory` (flat, `dim` per row).
-fn knn(
-    query: &[f32],
-    memory: &[f32],
-    labels: &[u32],
-    dim: usize,
-    classes: usize,
-    k: usize,
-    t: f32,
-) -> Vec<f32> {
-    let sims: Vec<f32> = memory
-        .chunks_exact(dim)
-        .map(|v| v.iter().zip(query).map(|(a, b)| a * b).sum())
-        .collect();
-    knn_from_similarities(&sims, labels, classes, k, t)
-}
-
-/// kNN distributions for many queries at once: one matrix product (candle's gemm) instead
-/// of a dot product per pair, which otherwise dominates cross-validation.
-fn knn_batch(
-    queries: &[f32],
-    memory: &[f32],
-    labels: &[u32],
-    dim: usize,
-    classes: usize,
-    k: usize,
-    t: f32,
-) -> Vec<Vec<f32>> {
-    use candle_core::{Device, Tensor};
-    let (nq, nm) = (queries.len() / dim.max(1), labels.len());
-    let product = Tensor::from_slice(queries, (nq, dim), &Device::Cpu)
-        .and_then(|q| q.matmul(&Tensor::from_slice(memory, (nm, dim), &Device::Cpu)?.t()?))
-        .and_then(|m| m.to_vec2::<f32>());
-    match product {
-        Ok(rows) => rows
-            .iter()
-            .map(|sims| knn_from_similarities(sims, labels, classes, k, t))
-            .collect(),
-        // Shapes are consistent by construction; the scalar path is the safe fallback.
-        Err(_) => queries
-            .chunks_exact(dim)
-            .map(|q| knn(q, memory, labels, dim, classes, k, t))
-            .collect(),
-    }
-}
-
-fn knn_from_similarities(
-    sims: &[f32],
-    labels: &[u32],
-    classes: usize,
-    k: usize,
-    t: f32,
-) -> Vec<f32> {
-    let mut sims: Vec<(f32, u32)> = sims.iter().copied().zip(labels.iter().copied()).collect();
-    let k = k.min(sims.len());
-    let mut p = vec![1e-3f32; classes];
-    if k > 0 {
-        sims.select_nth_unstable_by(k - 1, |a, b| b.0.total_cmp(&a.0));
-        for &(s, l) in &sims[..k] {
-            p[l as usize] += ((s - 1.0) / t).exp();
-        }
-    }
-    let sum: f32 = p.iter().sum();
-    p.iter().map(|x| x / sum).collect()
-}
-
-/// The linear model's sparse input: text features, plus the place's cells when known.
-fn sparse_of(idf: &Idf, counts: &HashMap<u32, f32>, place: Option<GeoPoint>, w: f32) -> Sparse {
-    let text = idf.transform(counts);
-    match place {
-        Some(p) => with_place(text, place_features(p, w)),
-        None => text,
-    }
-}
-
-/// Candidate weights of the place features, tried when the training data has places.
-const PLACE_GRID: [f32; 3] = [0.0, 0.5, 1.0];
-
-/// An example's index with its out-of-fold linear and kNN distributions.
-type OutOfFold = (usize, Vec<f32>, Vec<f32>);
-
-/// Candidate mixing weights of the linear expert.
-const MIX_GRID: [f32; 7] = [0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0];
-/// Candidate prior-correction exponents.
-const BALANCE_GRID: [f32; 5] = [0.0, 0.25, 0.5, 0.75, 1.0];
-
-/// Per-class factors share^(−balance), with add-one smoothed training shares. Frequent
-/// classes in the training data (a catch-all "general notice", say) otherwise swallow the
-/// uncertain inquiries of rarer services.
-fn prior_weights(counts: &[usize], balance: f32) -> Vec<f32> {
-    let total = counts.iter().sum::<usize>() + counts.len();
-    counts
-        .iter()
-        .map(|&n| ((n + 1) as f32 / total.max(1) as f32).powf(-balance))
-        .collect()
-}
-
-fn reweight(p: &[f32], weights: &[f32]) -> Vec<f32> {
-    let mut out: Vec<f32> = p.iter().zip(weights).map(|(a, w)| a * w).collect();
-    let sum: f32 = out.iter().sum();
-    if sum > 0.0 {
-        out.iter_mut().for_each(|x| *x /= sum);
-    }
-    out
-}
-
-fn mixture(lin: &[f32], knn: &[f32], mix: f32) -> Vec<f32> {
-    lin.iter()
-        .zip(knn)
-        .map(|(a, b)| mix * a + (1.0 - mix) * b)
-        .collect()
-}
-
-/// Out-of-fold predictions of both experts, the folds trained in parallel; `tick` after
-/// each fold.
-#[allow(clippy::too_many_arguments)]
-fn out_of_fold(
-    examples: &[Labelled],
-    counts: &[HashMap<u32, f32>],
-    fold_of: &[usize],
-    folds: usize,
-    classes: usize,
-    params: &ClassifierParams,
-    place_weight: f32,
-    tick: &(dyn Fn() + Sync),
-) -> Vec<OutOfFold> {
-    let dim = examples.first().map_or(0, |e| e.embedding.len());
-    let mut oof: Vec<OutOfFold> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..folds)
-            .map(|f| {
-                s.spawn(move || {
-                    let held: Vec<usize> =
-                        (0..examples.len()).filter(|&i| fold_of[i] == f).collect();
-                    let train: Vec<usize> =
-                        (0..examples.len()).filter(|&i| fold_of[i] != f).collect();
-                    let idf = Idf::fit(train.iter().map(|&i| &counts[i]));
-                    let sparse_at =
-                        |i: usize| sparse_of(&idf, &counts[i], examples[i].place, place_weight);
-                    let sparse: Vec<Sparse> = train.iter().map(|&i| sparse_at(i)).collect();
-                    let refs: Vec<&Labelled> = train.iter().map(|&i| &examples[i]).collect();
-                    let m = fit(&refs, &sparse, classes, dim, &params.linear);
-                    let memory: Vec<f32> = train
-                        .iter()
-                        .flat_map(|&i| examples[i].embedding.iter().copied())
-                        .collect();
-                    let mem_labels: Vec<u32> =
-                        train.iter().map(|&i| examples[i].label as u32).collect();
-                    let queries: Vec<f32> = held
-                        .iter()
-                        .flat_map(|&i| examples[i].embedding.iter().copied())
-                        .collect();
-                    let neighbours = knn_batch(
-                        &queries,
-                        &memory,
-                        &mem_labels,
-                        dim,
-                        classes,
-                        params.k,
-                        params.knn_temperature,
-                    );
-                    let out: Vec<_> = held
-                        .iter()
-                        .zip(neighbours)
-                        .map(|(&i, nn)| {
-                            (
-                                i,
-                                softmax(&m.logits(&examples[i].embedding, &sparse_at(i))),
-                                nn,
-                            )
-                        })
-                        .collect();
-                    tick();
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("fold thread"))
-            .collect()
-    });
-    oof.sort_by_key(|(i, _, _)| *i);
-    oof
-}
-
-/// The expert mixture and prior correction with the best out-of-fold accuracy plus
-/// macro-F1: (quality, mix, balance).
-fn choose_mixture(
-    oof: &[OutOfFold],
-    truth: &[Option<usize>],
-    labels: &[String],
-    counts: &[usize],
-) -> (f32, f32, f32) {
-    let mut best = (f32::NEG_INFINITY, 1.0f32, 0.0f32);
-    for balance in BALANCE_GRID {
-        let weights = prior_weights(counts, balance);
-        for mix in MIX_GRID {
-            let preds: Vec<Vec<f32>> = oof
-                .iter()
-                .map(|(_, l, k)| reweight(&mixture(l, k, mix), &weights))
-                .collect();
-            let r = Report::compute(&preds, truth, labels, 1.0);
-            let quality = r.accuracy + r.macro_f1;
-            if quality > best.0 + 1e-6 {
-                best = (quality, mix, balance);
-            }
-        }
-    }
-    best
 }
 
 impl Classifier {
@@ -476,23 +255,6 @@ pub fn argmax(p: &[f32]) -> usize {
         .enumerate()
         .max_by(|a, b| a.1.total_cmp(b.1))
         .map_or(0, |(i, _)| i)
-}
-
-/// Deterministic shuffled fold numbers, so every fold sees every class mix.
-fn fold_assignment(n: usize, folds: usize, seed: u64) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    let mut state = seed.max(1) ^ 0x9e3779b97f4a7c15;
-    for i in (1..n).rev() {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        order.swap(i, (state % (i as u64 + 1)) as usize);
-    }
-    let mut fold = vec![0; n];
-    for (rank, &i) in order.iter().enumerate() {
-        fold[i] = rank % folds;
-    }
-    fold
 }
 
 #[cfg(test)]
