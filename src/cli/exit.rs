@@ -94,7 +94,10 @@ impl Exit {
             || e.is::<ImportError>()
             || e.is::<CatalogueError>()
             || e.is::<serde_json::Error>()
-            || matches!(e.downcast_ref::<EvalError>(), Some(EvalError::Empty(_)))
+            || matches!(
+                e.downcast_ref::<EvalError>(),
+                Some(EvalError::Empty(_) | EvalError::Dataset(_))
+            )
         {
             return Some(Self::Data);
         }

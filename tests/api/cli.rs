@@ -325,7 +325,7 @@ fn every_subcommand_has_help_with_an_example() {
             pending.push(deeper);
         }
     }
-    assert!(seen >= 35, "every nested subcommand was visited: {seen}");
+    assert!(seen >= 33, "every nested subcommand was visited: {seen}");
     assert!(missing.is_empty(), "without an example: {missing:?}");
 }
 
