@@ -23,6 +23,9 @@ use crate::{
     triage::{Router, TriageError},
 };
 
+/// The actor of automatic replies in the audit log and the case's replies.
+const AUTO_ACTOR: &str = "anliegen";
+
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error(transparent)]
@@ -275,6 +278,9 @@ impl Pipeline {
             &decision,
         )
         .await?;
+        // Also before the commit, for the same reason; sent once per case.
+        self.auto_reply(store, router.catalogue(), &inquiry, &decision)
+            .await?;
         match store.finish_triage(job, &inquiry, &decision).await? {
             TriageOutcome::Decided(status) => {
                 metrics::counter!("anliegen_decisions_total", "status" => status.as_str())
@@ -289,8 +295,6 @@ impl Pipeline {
                     language = language.code,
                     "inquiry routed"
                 );
-                self.auto_reply(store, router.catalogue(), &inquiry, &decision)
-                    .await?;
             }
             TriageOutcome::AlreadyDecided => {
                 tracing::info!(case = %inquiry.case_number, job = job.id, "inquiry was decided already")
@@ -305,7 +309,9 @@ impl Pipeline {
 
     /// Sends the draft at once for a service with `auto` autonomy, when the route was
     /// automatic within the risk budget (routed by a calibrated model version) and the
-    /// draft has no gap and passes the checker. Anything less waits for a clerk.
+    /// draft has no gap and passes the checker. Anything less waits for a clerk. Runs before
+    /// the decision commits, so a crash in between cannot lose it; a re-run sends nothing
+    /// twice.
     async fn auto_reply(
         &self,
         store: &Store,
@@ -318,6 +324,9 @@ impl Pipeline {
             return Ok(());
         }
         let case = inquiry.case_number.to_string();
+        if store.has_reply_by(inquiry.id, AUTO_ACTOR).await? {
+            return Ok(());
+        }
         if decision.status != RouteStatus::Routed || !decision.calibrated {
             tracing::info!(case = %case, "no automatic reply: the route was not automatic within the risk budget");
             return Ok(());
@@ -340,7 +349,7 @@ impl Pipeline {
                 text: &draft.text,
                 language: draft.language,
                 german_copy: german_copy.as_deref(),
-                actor: "anliegen",
+                actor: AUTO_ACTOR,
                 audit: serde_json::json!({"automatic": true}),
             },
         )

@@ -288,16 +288,19 @@ mod tests {
     use super::*;
 
     const SET: &str = include_str!("../../tests/fixtures/reply/intents.tsv");
+    /// Written after the cues were fixed and never used to change them.
+    const HELD_OUT: &str = include_str!("../../tests/fixtures/reply/intents-heldout.tsv");
 
-    /// Accuracy on `tests/fixtures/reply/intents.tsv`, overall and per intent, printed
-    /// (`cargo test --lib reply::intent -- --nocapture`).
-    #[test]
-    fn accuracy_on_the_labelled_set() {
-        let mut per: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    /// Accuracy on a labelled set (`intent<TAB>text` lines), overall and per intent,
+    /// printed with every miss (`cargo test --lib reply::intent -- --nocapture`).
+    fn accuracy(name: &str, set: &str) -> (f64, usize, BTreeMap<&'static str, (usize, usize)>) {
+        let mut per: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
         let mut wrong = Vec::new();
-        for line in SET.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        for line in set.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
             let (label, text) = line.split_once('\t').expect("intent<TAB>text");
-            assert!(Intent::parse(label).is_some(), "unknown label {label}");
+            let label = Intent::parse(label)
+                .unwrap_or_else(|| panic!("unknown label {label}"))
+                .as_str();
             let got = detect(text).intent.as_str();
             let e = per.entry(label).or_default();
             e.1 += 1;
@@ -311,15 +314,29 @@ mod tests {
             .values()
             .fold((0, 0), |(r, a), (pr, pa)| (r + pr, a + pa));
         let accuracy = right as f64 / all as f64;
-        println!("intent detection: {right}/{all} = {accuracy:.3}");
+        println!("intent detection, {name}: {right}/{all} = {accuracy:.3}");
         for (label, (r, a)) in &per {
             println!("  {label}: {r}/{a}");
         }
         for w in &wrong {
             println!("  wrong: {w}");
         }
+        (accuracy, all, per)
+    }
+
+    #[test]
+    fn accuracy_on_the_labelled_set() {
+        let (accuracy, all, per) = accuracy("the set the cues were written with", SET);
         assert!(all >= 100 && per.len() == 5);
         assert!(accuracy >= 0.9, "accuracy {accuracy:.3}");
+    }
+
+    /// The figure the README reports; the floor only guards against a regression.
+    #[test]
+    fn accuracy_on_the_held_out_set() {
+        let (accuracy, all, per) = accuracy("held out", HELD_OUT);
+        assert!(all >= 60 && per.len() == 5);
+        assert!(accuracy >= 0.85, "accuracy {accuracy:.3}");
     }
 
     #[test]

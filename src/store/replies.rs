@@ -74,6 +74,19 @@ impl Store {
         .flatten())
     }
 
+    /// Whether `actor` has answered the inquiry already (an automatic reply is sent once,
+    /// also when its job runs again after a crash).
+    pub async fn has_reply_by(&self, inquiry_id: i64, actor: &str) -> Result<bool, StoreError> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM case_replies WHERE inquiry_id = $1 AND actor = $2 LIMIT 1",
+        )
+        .bind(inquiry_id)
+        .bind(actor)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// Keeps a clerk's answer for the status page, with what later drafts learn from.
     pub async fn record_sent_reply(&self, r: &SentReplyRecord<'_>) -> Result<(), StoreError> {
         sqlx::query(

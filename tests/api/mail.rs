@@ -46,7 +46,21 @@ pub fn mail_config(c: &mut Config, imap: Option<&Dovecot>, smtp_port: u16) {
 }
 
 pub async fn mail_app(imap: Option<&Dovecot>, smtp_port: u16, engine: bool) -> TestApp {
-    let app = spawn_app_with(|c| mail_config(c, imap, smtp_port)).await;
+    mail_app_with(imap, smtp_port, engine, |_| {}).await
+}
+
+/// [`mail_app`] with further settings.
+pub async fn mail_app_with(
+    imap: Option<&Dovecot>,
+    smtp_port: u16,
+    engine: bool,
+    adjust: impl FnOnce(&mut Config),
+) -> TestApp {
+    let app = spawn_app_with(|c| {
+        mail_config(c, imap, smtp_port);
+        adjust(c);
+    })
+    .await;
     if engine {
         app.start_engine().await;
     }

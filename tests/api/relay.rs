@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, spawn_app_with},
-    mail::{eventually, mail_config},
+    helpers::TestApp,
+    mail::{eventually, mail_app_with},
     mailservers::{SmtpSink, body_text, header},
 };
 
@@ -19,18 +19,11 @@ const TEXT: &str =
     "Die Straßenlaterne vor Hausnummer 7 ist kaputt. KLICKEN SIE HIER: http://phish.example";
 
 async fn relay_app(sink: &SmtpSink, adjust: impl FnOnce(&mut anliegen::config::Config)) -> TestApp {
-    let app = spawn_app_with(|c| {
-        mail_config(c, None, sink.port);
+    mail_app_with(None, sink.port, true, |c| {
         c.mail.forward_departments = vec!["tiefbau".into()];
         adjust(c);
     })
-    .await;
-    app.start_engine().await;
-    drop(
-        anliegen::app::spawn_mail(&app.state.config, &app.state.store, &app.state.pipeline)
-            .expect("mail starts"),
-    );
-    app
+    .await
 }
 
 async fn reply(app: &TestApp, case: &str, text: &str) -> Value {

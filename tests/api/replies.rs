@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::spawn_app,
-    mail::{eventually, mail_app},
+    mail::{eventually, mail_app, mail_app_with},
     mailservers::{Dovecot, SmtpSink, body_text, header},
 };
 
@@ -276,4 +276,160 @@ async fn templates_are_versioned_and_autonomy_decides_the_one_click_reply() {
     }
     let audit = app.state.store.audit_entries_for(&[service]).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "reply.autonomy"));
+}
+
+fn mail_from_citizen(id: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Erika Muster <erika@example.org>\r\nTo: buergerservice@kreis.example\r\n\
+         Subject: Abfuhr\r\nMessage-ID: <{id}>\r\nDate: Mon, 9 Mar 2026 10:00:00 +0100\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+/// The outbox kinds queued for one case.
+async fn outbox_kinds(app: &crate::helpers::TestApp, case: &str) -> Vec<String> {
+    let outbox = app.state.store.outbox().await.unwrap();
+    outbox
+        .into_iter()
+        .filter(|o| o.case_number == case)
+        .map(|o| o.kind)
+        .collect()
+}
+
+#[tokio::test]
+async fn auto_autonomy_sends_a_complete_draft_of_an_automatic_route_and_nothing_else() {
+    let dovecot = Dovecot::start();
+    let sink = SmtpSink::start();
+    let app = mail_app_with(Some(&dovecot), sink.port, true, |c| {
+        c.triage.min_labelled_examples = 0;
+    })
+    .await;
+    let (status, trained) = app
+        .post_json("/api/v1/admin/models/train", &json!({}))
+        .await;
+    assert_eq!(status, 200, "{trained}");
+
+    // A complaint needs only a way to reach the office, which every department has (its
+    // mailbox): its draft is complete. The first of these complaints that the trained model
+    // routes automatically within the risk budget is the one mailed in; routes through the
+    // API have no address to mail.
+    let complaints = [
+        "Ich beschwere mich: Die K8 nach Waldheim war heute früh spiegelglatt und wurde überhaupt nicht gestreut, ein Auto ist in den Graben gerutscht.",
+        "Ich möchte mich beschweren: Auf der Weide am Ortsausgang stehen seit Wochen zwei abgemagerte Pferde ohne Wasser und Unterstand.",
+        "Beschwerde: Auf dem Mühlbach schwimmt schon wieder ein schillernder Ölfilm und es riecht stark nach Diesel.",
+        "Ich beschwere mich über die Nachbarn, die jedes Wochenende bis 3 Uhr nachts mit lauter Musik feiern.",
+        "Ich möchte mich beschweren: Die Mülltonne wurde jetzt schon zum dritten Mal nicht geleert, obwohl sie rechtzeitig an der Straße stand.",
+    ];
+    let mut probes = Vec::new();
+    for text in complaints {
+        probes.push((text, app.route_inquiry(&json!({"text": text})).await));
+    }
+    let (complaint, probe) = probes
+        .iter()
+        .find(|(_, p)| p["decision"]["status"] == "routed")
+        .unwrap_or_else(|| panic!("no complaint routed automatically: {probes:?}"));
+    let decision = &probe["decision"];
+    assert_eq!(decision["calibrated"], true, "{decision}");
+    assert_eq!(probe["reply"]["intent"], "complaint");
+    assert!(
+        probe["reply"]["gaps"].as_array().unwrap().is_empty(),
+        "{}",
+        probe["reply"]
+    );
+    let service = decision["service"]["id"].as_str().unwrap().to_string();
+    let r = app
+        .client
+        .put(format!(
+            "{}/api/v1/admin/services/{service}/reply",
+            app.base
+        ))
+        .json(&json!({"autonomy": "auto"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+
+    dovecot.deliver(&mail_from_citizen("bin-1@example.org", complaint));
+    let sent = eventually(
+        "the acknowledgement and the automatic reply",
+        90,
+        async || {
+            let all = sink.messages();
+            (all.len() >= 2).then_some(all)
+        },
+    )
+    .await;
+    let reply = sent
+        .iter()
+        .find(|m| body_text(m).contains("Wir nehmen Ihre Beschwerde ernst"))
+        .unwrap_or_else(|| panic!("no automatic reply among {sent:?}"));
+    let subject = header(reply, "Subject").unwrap();
+    let case = regex::Regex::new(r"\[Anliegen (\d{4}-\d{6})\]")
+        .unwrap()
+        .captures(&subject)
+        .unwrap()[1]
+        .to_string();
+    assert_eq!(
+        header(reply, "In-Reply-To").as_deref(),
+        Some("<bin-1@example.org>")
+    );
+    assert!(header(reply, "To").unwrap().contains("erika@example.org"));
+    let body = body_text(reply);
+    assert!(body.contains(&case), "the case number: {body}");
+    let (_, inquiry) = app.get(&format!("/api/v1/inquiries/{case}")).await;
+    assert_eq!(inquiry["decision"]["service"]["id"], service.as_str());
+    assert!(
+        body.contains("E-Mail:") && body.contains("@"),
+        "how to reach a person: {body}"
+    );
+    assert!(
+        !body.contains(&complaint.chars().skip(20).take(40).collect::<String>()),
+        "nothing quoted back: {body}"
+    );
+    let audit = app
+        .state
+        .store
+        .audit_entries_for(std::slice::from_ref(&case))
+        .await
+        .unwrap();
+    let entry = audit
+        .iter()
+        .find(|e| e.action == "reply")
+        .expect("the reply is audited");
+    assert_eq!(entry.actor, "anliegen");
+    assert_eq!(entry.details["automatic"], true);
+
+    // An information request whose draft has gaps (documents and fees are not in the demo
+    // catalogue) waits for a clerk, whatever the route.
+    let question = format!("Welche Unterlagen brauche ich und was kostet es? {complaint}")
+        .replace("Ich beschwere mich", "Ich frage")
+        .replace("Ich möchte mich beschweren", "Ich frage")
+        .replace("Beschwerde", "Frage");
+    dovecot.deliver(&mail_from_citizen("bin-2@example.org", &question));
+    let other = eventually("the second case decided", 90, async || {
+        let (_, list) = app.get("/api/v1/inquiries").await;
+        list["inquiries"]
+            .as_array()?
+            .iter()
+            .find(|i| {
+                i["case_number"] != case.as_str()
+                    && probes
+                        .iter()
+                        .all(|(_, p)| i["case_number"] != p["case_number"])
+                    && i["status"] != "received"
+            })
+            .map(|i| i["case_number"].as_str().unwrap().to_string())
+    })
+    .await;
+    let (_, second) = app.get(&format!("/api/v1/inquiries/{other}")).await;
+    assert!(
+        !second["reply"]["gaps"].as_array().unwrap().is_empty(),
+        "{}",
+        second["reply"]
+    );
+    // The decision and any automatic reply are written by the same job: once the case is
+    // decided, an automatic reply would already be queued.
+    let kinds = outbox_kinds(&app, &other).await;
+    assert!(!kinds.iter().any(|k| k == "reply"), "{kinds:?}");
 }
