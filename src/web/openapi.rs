@@ -155,7 +155,10 @@ fn schemas() -> Vec<(String, RefOr<Schema>)> {
     use crate::{
         domain::{Decision, Location},
         reply::case::CaseDraft,
-        store::{ApiToken, CatalogueVersion, ReplyTemplate, User, webhooks::Ticket},
+        store::{
+            ApiToken, CaseReply, CatalogueVersion, QuarantinedMail, ReplyTemplate, User,
+            webhooks::Ticket,
+        },
         web::{
             auth::identity::IdentityView,
             jobs::JobView,
@@ -182,6 +185,8 @@ fn schemas() -> Vec<(String, RefOr<Schema>)> {
     add::<VersionView>(&mut list);
     add::<CatalogueVersion>(&mut list);
     add::<ReplyTemplate>(&mut list);
+    add::<CaseReply>(&mut list);
+    add::<QuarantinedMail>(&mut list);
     add::<Suggestions>(&mut list);
     add::<format::ServiceInfo>(&mut list);
     add::<format::ServiceDefinition>(&mut list);

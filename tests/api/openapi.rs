@@ -124,6 +124,52 @@ async fn every_json_route_is_documented_with_its_schemas_and_error_codes() {
             }
         }
     }
+    // In depth: no object without its properties (except where the keys are free, which
+    // says `additionalProperties`), and one error schema with every stable code.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path == "/api/openapi.json" {
+            continue;
+        }
+        for (method, op) in item.as_object().unwrap() {
+            let mut schemas: Vec<&Value> = op["responses"]
+                .as_object()
+                .unwrap()
+                .values()
+                .filter_map(|r| schema_of(&r["content"]))
+                .collect();
+            schemas.extend(schema_of(&op["requestBody"]["content"]));
+            for schema in schemas {
+                shallow_objects(&doc, schema, &mut Vec::new(), &mut |at| {
+                    problems.push(format!(
+                        "{method} {path}: an object without properties at {at}"
+                    ))
+                });
+            }
+            for (status, r) in op["responses"].as_object().unwrap() {
+                let error_ref = if path.starts_with("/open311/") {
+                    &r["content"]["application/json"]["schema"]["items"]["$ref"]
+                } else {
+                    &r["content"]["application/json"]["schema"]["$ref"]
+                };
+                let expected = if path.starts_with("/open311/") {
+                    "#/components/schemas/ErrorEntry"
+                } else {
+                    "#/components/schemas/Error"
+                };
+                if !status.starts_with('2') && error_ref != expected {
+                    problems.push(format!("{method} {path} {status}: not the error schema"));
+                }
+            }
+        }
+    }
+    let codes = &doc["components"]["schemas"]["Error"]["properties"]["code"]["enum"];
+    for e in anliegen::web::ApiError::one_of_each() {
+        assert!(
+            codes.as_array().unwrap().iter().any(|c| c == e.code()),
+            "{} is not in the Error schema's code enum",
+            e.code()
+        );
+    }
     assert!(checked >= 35, "the JSON routes were found: {checked}");
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // The intake's own codes, with the statuses of the error contract.
@@ -149,6 +195,49 @@ async fn every_json_route_is_documented_with_its_schemas_and_error_codes() {
             .iter()
             .any(|c| c == "rate_limited")
     );
+}
+
+/// Calls `found` for every object schema reachable from `schema` (through references,
+/// properties, items and combinators) that has neither `properties` nor
+/// `additionalProperties`; `seen` holds the references already walked.
+fn shallow_objects(
+    doc: &Value,
+    schema: &Value,
+    seen: &mut Vec<String>,
+    found: &mut dyn FnMut(String),
+) {
+    if let Some(r) = schema["$ref"].as_str() {
+        if seen.iter().any(|s| s == r) {
+            return;
+        }
+        seen.push(r.to_string());
+        return shallow_objects(doc, resolve(doc, schema), seen, found);
+    }
+    let is_object = schema["type"] == "object"
+        || schema["type"]
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t == "object"));
+    if is_object
+        && schema.get("properties").is_none()
+        && schema.get("additionalProperties").is_none()
+    {
+        found(schema.to_string());
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        for member in schema[key].as_array().into_iter().flatten() {
+            shallow_objects(doc, member, seen, found);
+        }
+    }
+    for property in schema["properties"]
+        .as_object()
+        .into_iter()
+        .flat_map(|p| p.values())
+    {
+        shallow_objects(doc, property, seen, found);
+    }
+    if let Some(items) = schema.get("items") {
+        shallow_objects(doc, items, seen, found);
+    }
 }
 
 /// The schema `#/components/schemas/…` names.
