@@ -5,16 +5,20 @@ mod cli;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use anliegen::config::{Config, LogFormat};
-use cli::{catalogue::CatalogueAction, model::ModelAction, ops, train, user::UserAction};
+use cli::{
+    catalogue::CatalogueAction, exit::Exit, model::ModelAction, ops, train, user::UserAction,
+};
 
 #[derive(Parser)]
 #[command(
     name = "anliegen",
     version,
-    about = "Triage and routing of citizens' inquiries, on premises"
+    about = "Triage and routing of citizens' inquiries, on premises",
+    after_help = "Example:\n  anliegen --config /etc/anliegen/anliegen.toml serve",
+    after_long_help = after_long_help()
 )]
 struct Cli {
     /// Configuration file layered over the embedded defaults.
@@ -27,32 +31,46 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the HTTP API with its pipeline workers.
+    #[command(after_help = "Example:\n  anliegen --config /etc/anliegen/anliegen.toml serve")]
     Serve,
     /// Take in mail: one message file, `-` for standard input (MTA pipe delivery), or a
     /// Maildir / directory of .eml files (bulk import). Ingesting a message twice creates
     /// nothing new; the server decides and acknowledges the new cases.
+    #[command(
+        after_help = "Examples:\n  anliegen ingest message.eml\n  anliegen ingest ~/Maildir/cur\n  \
+                      anliegen ingest - < message.eml   (as an MTA pipe)"
+    )]
     Ingest {
         /// FILE.eml, `-`, or a directory.
         path: PathBuf,
     },
     /// Only process pipeline jobs (no HTTP); several may share a PostgreSQL database.
+    #[command(
+        after_help = "Example:\n  ANLIEGEN_DATABASE__URL=postgres://anliegen@db/anliegen anliegen worker"
+    )]
     Worker,
     /// Check the audit log's hash chain.
+    #[command(after_help = "Example:\n  anliegen audit verify")]
     Audit {
         #[command(subcommand)]
         action: ops::AuditAction,
     },
     /// Data-subject requests under the GDPR.
+    #[command(after_help = "Example:\n  anliegen gdpr export --email jane@example.org > jane.json")]
     Gdpr {
         #[command(subcommand)]
         action: ops::GdprAction,
     },
     /// Route one inquiry and print the decision as JSON (nothing is stored).
+    #[command(
+        after_help = "Example:\n  anliegen triage 'Die Straßenlaterne vor Hausnummer 7 ist kaputt'"
+    )]
     Triage {
         /// The inquiry text.
         text: String,
     },
     /// Embed lines of text and write JSONL {"text", "embedding"}.
+    #[command(after_help = "Example:\n  anliegen embed --input texts.txt > embeddings.jsonl")]
     Embed {
         /// Read lines from this file instead of standard input.
         #[arg(long)]
@@ -63,29 +81,49 @@ enum Command {
     },
     /// Import labelled inquiries (labels: service ids or names) and train a new active
     /// model version from the catalogue and every stored example.
+    #[command(
+        after_help = "Example:\n  anliegen train --data labelled.csv --text-column text --label-column service"
+    )]
     Train(train::TrainArgs),
-    /// Train from scratch on labelled files and report quality on a test file.
+    /// Train from scratch on labelled files and report quality on a test file, or replay
+    /// a dated labelled history week by week with retraining (`--replay`).
+    #[command(
+        after_help = "Examples:\n  anliegen eval --train train.csv --test dev.csv --format json\n  \
+                      anliegen eval --catalogue services.json --catalogue-format dldb --test dev.csv\n  \
+                      anliegen eval --replay --train history.csv --train-until 2021-01-01 --svg replay.svg"
+    )]
     Eval(Box<train::EvalArgs>),
     /// Fetch or inspect the model.
+    #[command(after_help = "Example:\n  anliegen model fetch")]
     Model {
         #[command(subcommand)]
         action: ModelAction,
     },
     /// Check, import, version and compare service catalogues.
+    #[command(
+        after_help = "Example:\n  anliegen catalogue import --format dldb services.json --dry-run"
+    )]
     Catalogue {
         #[command(subcommand)]
         action: CatalogueAction,
     },
     /// Staff accounts: add, list, disable, enable, set-password.
+    #[command(
+        after_help = "Example:\n  anliegen user add mueller --role clerk --department tiefbau"
+    )]
     User {
         #[command(subcommand)]
         action: UserAction,
     },
     /// Mail intake for operators: the parser's quarantine.
+    #[command(after_help = "Example:\n  anliegen mail quarantine --format json")]
     Mail {
         #[command(subcommand)]
         action: cli::mail::MailAction,
     },
+    /// Print the shell completion script for bash, zsh or fish.
+    #[command(after_help = cli::completions::HELP)]
+    Completions { shell: cli::completions::Shell },
     /// The mail parser's child process (run by intake): one message on standard input,
     /// its parse as JSON on standard output.
     #[command(hide = true)]
@@ -108,12 +146,25 @@ fn init_logging(config: &Config) {
     }
 }
 
+/// Below the subcommands of `anliegen --help`: the exit codes.
+fn after_long_help() -> String {
+    format!(
+        "Example:\n  anliegen --config /etc/anliegen/anliegen.toml serve\n\n{}",
+        Exit::table()
+    )
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // The parser's child runs without the async runtime: fewer threads and less address
     // space under its memory limit, and nothing but the parse.
     if let Command::ParseMail { limits } = &cli.command {
         return cli::mail::parse_mail(limits);
+    }
+    // Needs neither the configuration nor a runtime.
+    if let Command::Completions { shell } = cli.command {
+        cli::completions::print(shell, &mut Cli::command());
+        return Exit::Ok.into();
     }
     let result = Config::load(cli.config.as_deref())
         .map_err(anyhow::Error::from)
@@ -129,7 +180,7 @@ fn main() -> std::process::ExitCode {
         Err(e) => {
             // One line with the whole cause chain: what failed, which file, how to fix it.
             eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            Exit::of(&e).into()
         }
     }
 }
@@ -152,6 +203,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<std::process::ExitCode>
     let done = match cli.command {
         Command::Ingest { path } => return cli::ingest::run(&config, &path).await,
         Command::ParseMail { limits } => return Ok(cli::mail::parse_mail(&limits)),
+        Command::Completions { .. } => Ok(()),
         Command::Serve => Ok(anliegen::app::serve(config).await?),
         Command::Worker => ops::worker(config).await,
         Command::Audit { action } => ops::audit(&config, action).await,

@@ -21,9 +21,13 @@ use super::{OutputFormat, open_store};
 #[derive(Subcommand)]
 pub enum CatalogueAction {
     /// Check a catalogue file (default: the configured one) and print a summary.
+    #[command(after_help = "Example:\n  anliegen catalogue check config/catalogue.toml")]
     Check { path: Option<PathBuf> },
     /// Import a catalogue and store it as a new version (the service routes with the
     /// latest version). Prints what was taken and what was skipped, and why.
+    #[command(
+        after_help = "Example:\n  anliegen catalogue import --format dldb services.json --locations locations.json --dry-run"
+    )]
     Import {
         /// dldb, xzufi, leika or toml.
         #[arg(long, value_parser = parse_format)]
@@ -47,8 +51,10 @@ pub enum CatalogueAction {
         report: OutputFormat,
     },
     /// List the stored catalogue versions.
+    #[command(after_help = "Example:\n  anliegen catalogue versions")]
     Versions,
     /// What changed from A to B; each a version number or a TOML catalogue file.
+    #[command(after_help = "Example:\n  anliegen catalogue diff 3 4")]
     Diff { a: String, b: String },
 }
 
@@ -86,7 +92,13 @@ pub async fn run(config: &Config, action: CatalogueAction) -> anyhow::Result<()>
                 locations: locations.as_deref().map(input).transpose()?,
                 mapping: mapping.as_deref().map(input).transpose()?,
             };
-            let imported = catalogue::import(&request)?;
+            let progress = super::Progress::new();
+            let parsing = progress.spinner("importing the catalogue");
+            // Parsing a large export takes a moment: off the async workers, so the spinner turns.
+            let imported = tokio::task::spawn_blocking(move || catalogue::import(&request))
+                .await
+                .context("the import task failed")??;
+            progress.done(parsing);
             if let Some(out) = &out {
                 std::fs::write(out, imported.catalogue.to_toml())
                     .with_context(|| format!("{}: cannot write", out.display()))?;

@@ -9,7 +9,10 @@ use anliegen::{
     intake::{ingest, parser::MailParser},
 };
 
-use super::open_store;
+use super::{
+    exit::{Exit, InputError},
+    open_store,
+};
 
 pub async fn run(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
     let store = open_store(config).await?;
@@ -21,11 +24,13 @@ pub async fn run(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
         ingest::ingest_files(&store, &files, &parser, path.is_dir()).await?
     };
     println!("{}", serde_json::to_string_pretty(&summary)?);
-    anyhow::ensure!(
-        summary.unreadable_files.is_empty(),
-        "{} file(s) could not be read (listed above); everything else was ingested",
-        summary.unreadable_files.len()
-    );
+    if !summary.unreadable_files.is_empty() {
+        return Err(InputError(format!(
+            "{} file(s) could not be read (listed above); everything else was ingested",
+            summary.unreadable_files.len()
+        ))
+        .into());
+    }
     if !summary.parser_crashes.is_empty() {
         eprintln!(
             "error: the mail parser crashed on {} message(s) (listed above); they are tried \
@@ -34,7 +39,7 @@ pub async fn run(config: &Config, path: &Path) -> anyhow::Result<ExitCode> {
             parser.quarantine_after
         );
         // EX_TEMPFAIL: an MTA delivering through `ingest -` keeps the mail and retries.
-        return Ok(ExitCode::from(75));
+        return Ok(Exit::TryAgain.into());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Ok.into())
 }

@@ -34,8 +34,12 @@ pub async fn embed(config: &Config, input: Option<PathBuf>, token_ids: bool) -> 
         .lines()
         .collect::<Result<_, _>>()
         .context("reading input")?;
+    let progress = super::Progress::new();
+    let loading = progress.spinner("loading the model");
     let embedder = app::start_embedder(config).await?;
+    progress.done(loading);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut done = 0;
     for chunk in lines.chunks(256) {
         let vectors = embedder.embed(chunk.to_vec()).await?;
         for (text, embedding) in chunk.iter().zip(vectors) {
@@ -45,6 +49,8 @@ pub async fn embed(config: &Config, input: Option<PathBuf>, token_ids: bool) -> 
             }
             writeln!(out, "{row}")?;
         }
+        done += chunk.len();
+        progress.update("embedding", done, lines.len());
     }
     out.flush()?;
     Ok(())

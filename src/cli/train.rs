@@ -16,7 +16,7 @@ use anliegen::{
     triage::{self, classifier::ClassifierParams},
 };
 
-use super::{OutputFormat, model::version_line, open_store, progress_bar};
+use super::{OutputFormat, Progress, exit::InputError, model::version_line, open_store};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -111,7 +111,11 @@ pub async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         };
         import_examples(&store, &catalogue, path, &columns).await?;
     }
+    let progress = Progress::new();
+    let loading = progress.spinner("loading the model");
     let embedder = app::start_embedder(config).await?;
+    progress.done(loading);
+    let training = progress.spinner("training");
     let trained = triage::training::train_version(
         &catalogue,
         &embedder,
@@ -120,6 +124,7 @@ pub async fn train(config: &Config, args: TrainArgs) -> anyhow::Result<()> {
         (&config.triage).into(),
     )
     .await?;
+    progress.done(training);
     if let Some(c) = trained.held {
         eprintln!(
             "version {} stored inactive: it routes {} of the last {} decided inquiries differently ({:.0} %, triage.max_activation_change is {:.0} %); activate it with `anliegen model activate {}` after checking",
@@ -177,18 +182,20 @@ async fn import_examples(
             }
         }
     }
-    anyhow::ensure!(
-        unknown.is_empty(),
-        "{}: {} label(s) are neither service ids nor names of the catalogue: {}",
-        path.display(),
-        unknown.len(),
-        unknown
-            .iter()
-            .take(10)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    if !unknown.is_empty() {
+        return Err(InputError(format!(
+            "{}: {} label(s) are neither service ids nor names of the catalogue: {}",
+            path.display(),
+            unknown.len(),
+            unknown
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into());
+    }
     let examples: Vec<NewExample> = rows
         .iter()
         .map(|(text, id, place)| NewExample {
@@ -235,8 +242,14 @@ pub async fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
         redact: !args.raw_text,
     };
     let store = open_store(config).await?;
+    let progress = Progress::new();
+    let loading = progress.spinner("loading the model");
     let embedder = app::start_embedder(config).await?;
-    let result = triage::eval::evaluate(&request, &embedder, &store, &progress_bar).await?;
+    progress.done(loading);
+    let result = triage::eval::evaluate(&request, &embedder, &store, &|s, d, t| {
+        progress.update(s, d, t)
+    })
+    .await?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string(&result)?),
         OutputFormat::Table => print!("{}", result.table()),
@@ -276,7 +289,10 @@ async fn zero_shot(
         &triage::dataset::Columns::new(&args.text_column, &args.label_column),
     )?;
     let store = open_store(config).await?;
+    let progress = Progress::new();
+    let loading = progress.spinner("loading the model");
     let embedder = app::start_embedder(config).await?;
+    progress.done(loading);
     let params = triage::zero_shot::ZeroShotParams {
         neighbours: config.triage.neighbours,
         temperature: config.triage.temperature,
@@ -284,8 +300,10 @@ async fn zero_shot(
         redact: !args.raw_text,
     };
     let result =
-        triage::zero_shot::evaluate(&catalogue, test, params, &embedder, &store, &progress_bar)
-            .await?;
+        triage::zero_shot::evaluate(&catalogue, test, params, &embedder, &store, &|s, d, t| {
+            progress.update(s, d, t)
+        })
+        .await?;
     match args.format {
         OutputFormat::Json => println!("{}", serde_json::to_string(&result)?),
         OutputFormat::Table => print!("{}", result.table()),

@@ -38,6 +38,9 @@ impl From<RoleArg> for Role {
 #[derive(Subcommand)]
 pub enum UserAction {
     /// Create an account: `user add mueller --role clerk --department tiefbau`.
+    #[command(
+        after_help = "Example:\n  anliegen user add mueller --role clerk --department tiefbau"
+    )]
     Add {
         name: String,
         #[arg(long, value_enum)]
@@ -50,15 +53,21 @@ pub enum UserAction {
         password_stdin: bool,
     },
     /// List the accounts.
+    #[command(after_help = "Example:\n  anliegen user list --format json")]
     List {
         #[arg(long, value_enum, default_value = "table")]
         format: OutputFormat,
     },
     /// Refuse the account's logins and end its sessions at once.
+    #[command(after_help = "Example:\n  anliegen user disable mueller")]
     Disable { name: String },
     /// Allow a disabled account to log in again.
+    #[command(after_help = "Example:\n  anliegen user enable mueller")]
     Enable { name: String },
     /// Set a new password; the account's sessions end.
+    #[command(
+        after_help = "Example:\n  echo 'a long new passphrase' | anliegen user set-password mueller --password-stdin"
+    )]
     SetPassword {
         name: String,
         #[arg(long)]

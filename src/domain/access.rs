@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Catalogue, Decision, RouteStatus};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything: model versions, training, jobs, audit, users and tokens, every case.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// How far replies for a service go without a clerk: `suggest` (the clerk writes or
 /// sends), `draft` (prepared, one click sends it), `auto` (sent automatically when the
 /// route was automatic within the risk budget and the draft is complete and checked).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Autonomy {
     #[default]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::RouteStatus;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     #[default]
@@ -35,7 +35,7 @@ impl Channel {
 /// Where an inquiry stands: waiting for the pipeline, decided (routed or in review), or
 /// given up on; or ended by a clerk — spam, not an inquiry at all, merged into another
 /// case, closed. A clerk's review of an ended case decides it again (it reopens).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InquiryStatus {
     Received,

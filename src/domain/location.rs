@@ -10,7 +10,7 @@ use super::{facts::GeoPoint, inquiry::is_invisible};
 
 /// A checked place: at least one of point and address; the point's coordinates are finite
 /// and in range; the address is trimmed, not blank, without control characters.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Location {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lat: Option<f64>,

@@ -20,7 +20,7 @@ use crate::{
 const COMPARED: i64 = 200;
 
 /// A saved template of the service, filled for this case and checked.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FilledTemplate {
     pub language: String,
     pub version: i64,
@@ -30,7 +30,7 @@ pub struct FilledTemplate {
     pub saved_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseDraft {
     #[serde(flatten)]
     pub draft: Draft,

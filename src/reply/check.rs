@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::grounding::marker_spans;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Url,
@@ -29,7 +29,7 @@ pub enum Kind {
 }
 
 /// An offending span: character offsets (Unicode scalar values) into the checked text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Flag {
     pub kind: Kind,
     pub text: String,
@@ -39,7 +39,7 @@ pub struct Flag {
 }
 
 /// The checker's verdict on a text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Check {
     pub ok: bool,
     pub flags: Vec<Flag>,

@@ -9,7 +9,7 @@ use super::intent::Intent;
 use crate::domain::{Catalogue, Service, facts::Fact};
 
 /// One fact in a draft: the field, its text and where the catalogue has it from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DraftFact {
     pub field: &'static str,
     pub value: String,
@@ -17,7 +17,7 @@ pub struct DraftFact {
 }
 
 /// A fact the intent needs that the catalogue does not have.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Gap {
     pub field: &'static str,
     /// The marker standing in the draft where the fact would be.

@@ -44,7 +44,7 @@ pub struct CaseData<'a> {
 }
 
 /// One rendering of the draft.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Variant {
     pub language: ReplyLanguage,
     pub text: String,
@@ -53,7 +53,7 @@ pub struct Variant {
 
 /// A suggested reply: the text in the language to send, every variant, the facts with
 /// their sources, the gaps and the checker's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Draft {
     /// The language of `text`.
     pub language: ReplyLanguage,

@@ -13,7 +13,7 @@ use super::{
 };
 
 /// The languages templates exist in: German, English and Leichte Sprache (plain German).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum ReplyLanguage {
     #[serde(rename = "de")]
     German,

@@ -18,7 +18,7 @@ pub struct SentReply {
 }
 
 /// An earlier reply offered as an alternative to the draft.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Alternative {
     pub case_number: String,
     pub text: String,

@@ -32,7 +32,7 @@ impl SecretPurpose {
 }
 
 /// A clerk's answer as the citizen reads it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseReply {
     pub text: String,
     pub at: String,

@@ -30,7 +30,7 @@ pub struct FailureCount {
 
 /// A message in the quarantine table, as admins see it: counters, times and how the parser
 /// ended, no content.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QuarantinedMail {
     pub id: i64,
     pub source: String,

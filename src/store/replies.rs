@@ -30,7 +30,7 @@ pub struct SentForService {
 }
 
 /// One version of a service's saved reply template.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReplyTemplate {
     pub service_id: String,
     pub language: String,

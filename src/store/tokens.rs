@@ -10,7 +10,7 @@ use sqlx::{Row, any::AnyRow};
 use super::{Store, StoreError, audit};
 use crate::domain::Role;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: i64,
     pub name: String,

@@ -14,7 +14,7 @@ use super::{Store, StoreError, audit};
 use crate::domain::{Role, UserName};
 
 /// An account as everyone but the login check sees it: without its password hash.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub name: String,

@@ -115,7 +115,7 @@ impl From<&Decision> for DecisionSummary {
 }
 
 /// A ticket another system opened for a case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Ticket {
     pub subscription: String,
     pub system: String,

@@ -53,8 +53,8 @@ async fn list(
 }
 
 /// A job as the API shows it: ids, counters and times, no personal data.
-#[derive(Serialize)]
-struct JobView {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct JobView {
     id: i64,
     kind: &'static str,
     inquiry_id: Option<i64>,

@@ -30,8 +30,8 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// A model version as the API shows it, with its cross-validation figures.
-#[derive(Serialize)]
-struct VersionView {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct VersionView {
     version: i64,
     created_at: String,
     examples: i64,

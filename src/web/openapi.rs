@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use utoipa::{
     ToSchema,
     openapi::{
-        ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths,
+        ComponentsBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, RefOr, Schema,
         path::{HttpMethod, Operation},
         security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
@@ -27,24 +27,6 @@ pub fn routes() -> Vec<Route> {
 
 /// Where the document is served.
 pub const PATH: &str = "/api/openapi.json";
-
-/// The error contract of the JSON API.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct Error {
-    /// Stable and machine-readable, e.g. `invalid_field`.
-    code: String,
-    /// For people; never internals.
-    message: String,
-}
-
-/// One Open311 error (the spec's error array).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct Open311Error {
-    code: u16,
-    description: String,
-}
 
 async fn document(
     axum::extract::State(state): axum::extract::State<super::AppState>,
@@ -79,8 +61,7 @@ pub fn build(config: &Config) -> OpenApi {
         paths.add_path_operation(path, vec![http_method(&route.method)], op);
     }
     let components = ComponentsBuilder::new()
-        .schema_from::<Error>()
-        .schema_from::<Open311Error>()
+        .schemas_from_iter(schemas())
         .security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("anliegen_session"))),
@@ -132,6 +113,8 @@ struct Doc {
     body: Option<Value>,
     /// Success status and schema (`Value::Null`: no body).
     ok: (u16, Value),
+    /// Further success statuses answering the same schema.
+    also: Vec<u16>,
     /// Error codes beyond those every route of its kind answers.
     errors: &'static [&'static str],
 }
@@ -142,6 +125,7 @@ fn doc(summary: &'static str, ok: (u16, Value)) -> Doc {
         query: Vec::new(),
         body: None,
         ok,
+        also: Vec::new(),
         errors: &[],
     }
 }
@@ -155,14 +139,100 @@ impl Doc {
         self.query.push((name, schema, description));
         self
     }
+    fn also(mut self, status: u16) -> Self {
+        self.also.push(status);
+        self
+    }
     fn errors(mut self, errors: &'static [&'static str]) -> Self {
         self.errors = errors;
         self
     }
 }
 
+/// The named schemas: derived from the types the API serialises (`utoipa::ToSchema`), plus
+/// the error contract, whose `code` enumerates every stable code of `ApiError`.
+fn schemas() -> Vec<(String, RefOr<Schema>)> {
+    use crate::{
+        domain::{Decision, Location},
+        reply::case::CaseDraft,
+        store::{
+            ApiToken, CaseReply, CatalogueVersion, QuarantinedMail, ReplyTemplate, User,
+            webhooks::Ticket,
+        },
+        web::{
+            auth::identity::IdentityView,
+            jobs::JobView,
+            models::VersionView,
+            open311::{format, services::Suggestions},
+        },
+    };
+    fn add<T: ToSchema>(list: &mut Vec<(String, RefOr<Schema>)>) {
+        list.push((T::name().into_owned(), T::schema()));
+        T::schemas(list);
+    }
+    let mut list = Vec::new();
+    add::<Decision>(&mut list);
+    add::<Location>(&mut list);
+    add::<crate::domain::InquiryStatus>(&mut list);
+    add::<crate::domain::Channel>(&mut list);
+    add::<crate::domain::Autonomy>(&mut list);
+    add::<CaseDraft>(&mut list);
+    add::<Ticket>(&mut list);
+    add::<User>(&mut list);
+    add::<ApiToken>(&mut list);
+    add::<IdentityView>(&mut list);
+    add::<JobView>(&mut list);
+    add::<VersionView>(&mut list);
+    add::<CatalogueVersion>(&mut list);
+    add::<ReplyTemplate>(&mut list);
+    add::<CaseReply>(&mut list);
+    add::<QuarantinedMail>(&mut list);
+    add::<Suggestions>(&mut list);
+    add::<format::ServiceInfo>(&mut list);
+    add::<format::ServiceDefinition>(&mut list);
+    add::<format::ServiceRequest>(&mut list);
+    add::<format::Created>(&mut list);
+    add::<format::Discovery>(&mut list);
+    add::<format::ErrorEntry>(&mut list);
+    let codes: Vec<&str> = ApiError::one_of_each().iter().map(ApiError::code).collect();
+    let error = object(
+        &[
+            (
+                "code",
+                json!({"type": "string", "enum": codes,
+                       "description": "Stable and machine-readable, e.g. `invalid_field`"}),
+            ),
+            (
+                "message",
+                json!({"type": "string", "description": "For people; never internals"}),
+            ),
+            (
+                "flags",
+                json!({"type": "array", "items": refer("Flag"),
+                       "description": "`reply_flagged` only: the values the checker flagged"}),
+            ),
+        ],
+        &["code", "message"],
+    );
+    list.push((
+        "Error".to_string(),
+        serde_json::from_value(error).expect("a valid schema"),
+    ));
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+    list.dedup_by(|a, b| a.0 == b.0);
+    list
+}
+
+/// A reference to the named schema `name` (see [`schemas`]).
+fn refer(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
 fn string() -> Value {
     json!({"type": "string"})
+}
+fn date_time() -> Value {
+    json!({"type": "string", "format": "date-time"})
 }
 fn integer() -> Value {
     json!({"type": "integer"})
@@ -176,72 +246,115 @@ fn boolean() -> Value {
 fn array(items: Value) -> Value {
     json!({"type": "array", "items": items})
 }
-fn free() -> Value {
-    json!({"type": "object"})
-}
 fn one_of(values: &[&str]) -> Value {
     json!({"type": "string", "enum": values})
 }
 fn nullable(schema: Value) -> Value {
     json!({"oneOf": [schema, {"type": "null"}]})
 }
+/// Any JSON object (settings or figures whose keys are not fixed).
+fn map() -> Value {
+    json!({"type": "object", "additionalProperties": true})
+}
 
-/// An object with `props`; those named in `required` must be there.
+/// An object with exactly `props`; those named in `required` are always there.
 fn object(props: &[(&str, Value)], required: &[&str]) -> Value {
     let properties: Map<String, Value> = props
         .iter()
         .map(|(k, v)| ((*k).to_string(), v.clone()))
         .collect();
-    json!({"type": "object", "properties": properties, "required": required})
+    json!({"type": "object", "properties": properties, "required": required,
+           "additionalProperties": false})
 }
 
-fn location() -> Value {
+fn location_input() -> Value {
     object(
         &[("lat", number()), ("lon", number()), ("address", string())],
         &[],
     )
 }
 
-fn decision() -> Value {
-    let named = || object(&[("id", string()), ("name", string())], &["id", "name"]);
-    object(
-        &[
-            ("status", one_of(&["routed", "review"])),
-            ("service", named()),
-            ("department", named()),
-            ("confidence", number()),
-            ("calibrated", boolean()),
-            ("reason", string()),
-            ("candidates", array(free())),
-            ("evidence", array(free())),
-            ("router", string()),
-            ("model", string()),
-        ],
-        &["status", "service", "department", "confidence"],
-    )
+fn department() -> Value {
+    object(&[("id", string()), ("name", string())], &["id", "name"])
 }
 
+/// What the intake answers: the receipt, and for a staff caller who may see the case the
+/// decision and the draft.
 fn receipt() -> Value {
     object(
         &[
             ("case_number", string()),
-            (
-                "status",
-                one_of(&["received", "routed", "review", "failed"]),
-            ),
-            (
-                "received_at",
-                json!({"type": "string", "format": "date-time"}),
-            ),
-            ("channel", string()),
-            (
-                "department",
-                nullable(object(&[("id", string()), ("name", string())], &[])),
-            ),
+            ("status", refer("InquiryStatus")),
+            ("received_at", date_time()),
+            ("channel", refer("Channel")),
+            ("department", nullable(department())),
+            ("status_token", string()),
             ("status_url", string()),
-            ("decision", decision()),
+            ("decision", nullable(refer("Decision"))),
+            ("reply", nullable(refer("CaseDraft"))),
         ],
-        &["case_number", "status"],
+        &[
+            "case_number",
+            "status",
+            "received_at",
+            "channel",
+            "department",
+            "status_token",
+            "status_url",
+        ],
+    )
+}
+
+/// The whole inquiry as staff see it.
+fn inquiry() -> Value {
+    object(
+        &[
+            ("case_number", string()),
+            ("received_at", date_time()),
+            ("channel", refer("Channel")),
+            ("sender", nullable(string())),
+            ("text", string()),
+            ("location", nullable(refer("Location"))),
+            ("status", refer("InquiryStatus")),
+            ("decision", nullable(refer("Decision"))),
+            ("reply", nullable(refer("CaseDraft"))),
+            ("tickets", array(refer("Ticket"))),
+        ],
+        &[
+            "case_number",
+            "received_at",
+            "channel",
+            "sender",
+            "text",
+            "location",
+            "status",
+            "decision",
+            "reply",
+            "tickets",
+        ],
+    )
+}
+
+fn inbox_item() -> Value {
+    object(
+        &[
+            ("case_number", string()),
+            ("received_at", date_time()),
+            ("channel", refer("Channel")),
+            ("status", refer("InquiryStatus")),
+            ("service", nullable(string())),
+            ("department", nullable(string())),
+            ("confidence", nullable(number())),
+        ],
+        &[
+            "case_number",
+            "received_at",
+            "channel",
+            "status",
+            "service",
+            "department",
+            "confidence",
+        ],
     )
 }
 
@@ -249,16 +362,8 @@ fn list_of(key: &str, item: Value) -> Value {
     object(&[(key, array(item))], &[key])
 }
 
-fn user() -> Value {
-    object(
-        &[
-            ("name", string()),
-            ("role", one_of(&["clerk", "admin"])),
-            ("departments", array(string())),
-            ("disabled", boolean()),
-        ],
-        &["name", "role"],
-    )
+fn role() -> Value {
+    refer("Role")
 }
 
 fn upload_file() -> Value {
@@ -268,51 +373,52 @@ fn upload_file() -> Value {
     )
 }
 
-fn open311_service_request() -> Value {
+fn labelled() -> Value {
+    array(object(
+        &[("text", string()), ("label", string())],
+        &["text"],
+    ))
+}
+
+fn import_report() -> Value {
     object(
         &[
-            ("service_request_id", string()),
-            ("status", one_of(&["open", "closed"])),
-            ("status_notes", string()),
-            ("service_name", string()),
-            ("service_code", string()),
-            ("description", string()),
-            ("agency_responsible", string()),
-            ("service_notice", string()),
-            ("requested_datetime", string()),
-            ("updated_datetime", string()),
-            ("address", string()),
-            ("lat", number()),
-            ("long", number()),
+            ("format", string()),
+            ("services", integer()),
+            ("departments", integer()),
+            ("offices", integer()),
+            (
+                "skipped",
+                array(object(
+                    &[("entry", string()), ("reason", string())],
+                    &["entry", "reason"],
+                )),
+            ),
         ],
-        &["service_request_id"],
+        &["format", "services", "departments", "offices", "skipped"],
     )
 }
 
-fn open311_service() -> Value {
-    object(
-        &[
-            ("service_code", string()),
-            ("service_name", string()),
-            ("description", string()),
-            ("metadata", boolean()),
-            ("type", string()),
-            ("keywords", string()),
-            ("group", string()),
-        ],
-        &["service_code", "service_name"],
-    )
+fn open311_list(item: &str) -> Value {
+    array(refer(item))
 }
 
 /// The description of every JSON route, by method and path of the route table.
 fn describe(method: &Method, path: &str) -> Option<Doc> {
     let m = method.as_str();
     let path = path.trim_end_matches(".json");
+    let jurisdiction = ("jurisdiction_id", "this server's jurisdiction");
     Some(match (m, path) {
-        ("GET", "/api/openapi") => doc("This document", (200, free())),
+        ("GET", "/api/openapi") => doc(
+            "This document",
+            (
+                200,
+                json!({"type": "object", "required": ["openapi", "info", "paths"]}),
+            ),
+        ),
         ("POST", "/api/v1/auth/login") => doc(
             "Sign in; sets the session cookie",
-            (200, object(&[("user", free())], &["user"])),
+            (200, object(&[("user", refer("IdentityView"))], &["user"])),
         )
         .body(object(
             &[("username", string()), ("password", string())],
@@ -320,18 +426,20 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
         ))
         .errors(&["login_failed"]),
         ("POST", "/api/v1/auth/logout") => doc("End the session", (204, Value::Null)),
-        ("GET", "/api/v1/auth/whoami") => {
-            doc("The caller", (200, object(&[("user", free())], &["user"])))
-        }
+        ("GET", "/api/v1/auth/whoami") => doc(
+            "The caller",
+            (200, object(&[("user", refer("IdentityView"))], &["user"])),
+        ),
         ("POST", "/api/v1/inquiries") => doc(
             "Submit an inquiry (201 decided, 202 queued)",
             (201, receipt()),
         )
+        .also(202)
         .body(object(
             &[
                 ("text", string()),
                 ("sender", string()),
-                ("location", location()),
+                ("location", location_input()),
             ],
             &["text"],
         ))
@@ -344,15 +452,20 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
         ]),
         ("GET", "/api/v1/inquiries") => doc(
             "The inbox of the caller's departments",
-            (200, list_of("inquiries", free())),
+            (200, list_of("inquiries", inbox_item())),
         )
-        .query("status", string(), "received, routed, review or failed")
+        .query(
+            "status",
+            refer("InquiryStatus"),
+            "only inquiries in this status",
+        )
         .query("department", string(), "a department id")
         .query("before", string(), "a case number: the page after it")
         .query("limit", integer(), "at most this many"),
-        ("GET", "/api/v1/inquiries/{case}") => {
-            doc("An inquiry with its decision and draft", (200, receipt()))
-        }
+        ("GET", "/api/v1/inquiries/{case}") => doc(
+            "An inquiry with its decision, draft and tickets",
+            (200, inquiry()),
+        ),
         ("POST", "/api/v1/inquiries/{case}/review") => doc(
             "Accept or re-route the decision",
             (
@@ -360,10 +473,11 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
                 object(
                     &[
                         ("case_number", string()),
-                        ("status", string()),
-                        ("decision", decision()),
+                        ("status", one_of(&["routed"])),
+                        ("decision", refer("Decision")),
+                        ("retraining", one_of(&["scheduled"])),
                     ],
-                    &["case_number", "decision"],
+                    &["case_number", "status", "decision", "retraining"],
                 ),
             ),
         )
@@ -372,31 +486,56 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
                 ("action", one_of(&["accept", "reroute"])),
                 ("service", string()),
                 ("reason", string()),
+                ("actor", string()),
             ],
             &["action"],
         ))
         .errors(&["conflict", "not_ready"]),
-        ("POST", "/api/v1/inquiries/{case}/reply") => {
-            doc("Send the reply to the citizen", (202, free()))
-                .body(object(
+        ("POST", "/api/v1/inquiries/{case}/reply") => doc(
+            "Send the reply to the citizen",
+            (
+                202,
+                object(
                     &[
-                        ("text", string()),
-                        ("language", string()),
-                        ("draft", boolean()),
-                        ("confirm", boolean()),
+                        ("case_number", string()),
+                        ("mailed", boolean()),
+                        ("message_id", nullable(string())),
+                        ("state", one_of(&["queued", "recorded"])),
+                        ("language", refer("ReplyLanguage")),
+                        ("german_copy", nullable(string())),
+                        ("check", nullable(refer("Check"))),
                     ],
-                    &[],
-                ))
-                .errors(&["reply_flagged", "conflict", "not_ready"])
-        }
-        ("POST", "/api/v1/inquiries/{case}/reply/template") => {
-            doc("Save the reply as the service's template", (201, free()))
-                .body(object(
-                    &[("text", string()), ("language", string())],
-                    &["text", "language"],
-                ))
-                .errors(&["not_ready"])
-        }
+                    &[
+                        "case_number",
+                        "mailed",
+                        "message_id",
+                        "state",
+                        "language",
+                        "german_copy",
+                        "check",
+                    ],
+                ),
+            ),
+        )
+        .body(object(
+            &[
+                ("text", string()),
+                ("language", refer("ReplyLanguage")),
+                ("draft", boolean()),
+                ("confirm", boolean()),
+            ],
+            &[],
+        ))
+        .errors(&["reply_flagged", "conflict", "not_ready"]),
+        ("POST", "/api/v1/inquiries/{case}/reply/template") => doc(
+            "Save the reply as the service's template",
+            (201, refer("ReplyTemplate")),
+        )
+        .body(object(
+            &[("text", string()), ("language", refer("ReplyLanguage"))],
+            &["text", "language"],
+        ))
+        .errors(&["not_ready"]),
         ("GET", "/api/v1/status/{case}") => doc(
             "A case's status for the citizen (with its secret)",
             (
@@ -404,12 +543,18 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
                 object(
                     &[
                         ("case_number", string()),
-                        ("status", string()),
-                        ("received_at", string()),
-                        ("department", free()),
-                        ("replies", array(free())),
+                        ("status", refer("InquiryStatus")),
+                        ("received_at", date_time()),
+                        ("department", nullable(department())),
+                        ("replies", array(refer("CaseReply"))),
                     ],
-                    &["case_number", "status"],
+                    &[
+                        "case_number",
+                        "status",
+                        "received_at",
+                        "department",
+                        "replies",
+                    ],
                 ),
             ),
         )
@@ -420,32 +565,53 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
                 200,
                 object(
                     &[("case_number", string()), ("contact_confirmed", boolean())],
-                    &["case_number"],
+                    &["case_number", "contact_confirmed"],
                 ),
             ),
         )
         .query("token", string(), "the confirmation secret"),
-        ("GET", "/api/v1/admin/jobs") => doc("The pipeline's jobs", (200, list_of("jobs", free())))
-            .query(
-                "state",
-                one_of(&["queued", "running", "done", "dead"]),
-                "only jobs in this state",
-            )
-            .query("limit", integer(), "at most this many"),
+        ("GET", "/api/v1/admin/jobs") => doc(
+            "The pipeline's jobs",
+            (200, list_of("jobs", refer("JobView"))),
+        )
+        .query(
+            "state",
+            one_of(&["queued", "running", "done", "dead"]),
+            "only jobs in this state",
+        )
+        .query("limit", integer(), "at most this many"),
         ("POST", "/api/v1/admin/jobs/{id}/retry") => doc(
             "Queue a dead job again",
             (
                 200,
-                object(&[("id", integer()), ("state", string())], &["id", "state"]),
+                object(
+                    &[("id", integer()), ("state", one_of(&["queued"]))],
+                    &["id", "state"],
+                ),
             ),
         )
         .errors(&["conflict"]),
-        ("GET", "/api/v1/admin/models") => {
-            doc("Trained model versions", (200, list_of("versions", free())))
-        }
-        ("POST", "/api/v1/admin/models/train") => {
-            doc("Train a model version now", (200, free())).errors(&["not_ready", "conflict"])
-        }
+        ("GET", "/api/v1/admin/models") => doc(
+            "Trained model versions",
+            (200, list_of("versions", refer("VersionView"))),
+        ),
+        ("POST", "/api/v1/admin/models/train") => doc(
+            "Train a model version now",
+            (
+                200,
+                object(
+                    &[
+                        ("version", integer()),
+                        ("seconds", number()),
+                        ("labelled_examples", integer()),
+                        ("active", boolean()),
+                        ("held", nullable(map())),
+                    ],
+                    &["version", "seconds", "labelled_examples", "active"],
+                ),
+            ),
+        )
+        .errors(&["not_ready", "conflict"]),
         ("POST", "/api/v1/admin/models/rollback") => doc(
             "Activate the previous version",
             (
@@ -456,56 +622,60 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
                         ("active", boolean()),
                         ("rolled_back_from", integer()),
                     ],
-                    &["version"],
+                    &["version", "active", "rolled_back_from"],
                 ),
             ),
         )
         .errors(&["not_ready", "conflict"]),
-        ("GET", "/api/v1/admin/models/{version}") => doc("One model version", (200, free())),
+        ("GET", "/api/v1/admin/models/{version}") => {
+            doc("One model version", (200, refer("VersionView")))
+        }
         ("POST", "/api/v1/admin/models/{version}/activate") => doc(
             "Activate a model version",
             (
                 200,
                 object(
                     &[("version", integer()), ("active", boolean())],
-                    &["version"],
+                    &["version", "active"],
                 ),
             ),
         )
         .errors(&["not_ready", "conflict"]),
-        ("POST", "/api/v1/admin/evaluations") => {
-            doc("Evaluate routing on labelled texts", (200, free()))
-                .body(object(
-                    &[
-                        (
-                            "train",
-                            array(object(
-                                &[("text", string()), ("label", string())],
-                                &["text"],
-                            )),
-                        ),
-                        (
-                            "test",
-                            array(object(
-                                &[("text", string()), ("label", string())],
-                                &["text"],
-                            )),
-                        ),
-                    ],
-                    &["test"],
-                ))
-                .errors(&["not_ready"])
-        }
+        ("POST", "/api/v1/admin/evaluations") => doc(
+            "Evaluate routing on labelled texts: accuracy figures by measure",
+            (200, map()),
+        )
+        .body(object(
+            &[("train", labelled()), ("test", labelled())],
+            &["test"],
+        ))
+        .errors(&["not_ready"]),
         ("POST", "/api/v1/admin/catalogue/import") => doc(
             "Import a catalogue (201 new version, 200 unchanged or dry run)",
             (
                 201,
                 object(
-                    &[("import", free()), ("version", nullable(integer()))],
-                    &["import"],
+                    &[
+                        ("import", import_report()),
+                        (
+                            "version",
+                            nullable(json!({
+                                "type": "object",
+                                "properties": {
+                                    "status": one_of(&["created", "unchanged"]),
+                                    "version": integer(),
+                                    "changes": nullable(map()),
+                                },
+                                "required": ["status", "version"],
+                            })),
+                        ),
+                        ("note", string()),
+                    ],
+                    &["import", "version"],
                 ),
             ),
         )
+        .also(200)
         .body(object(
             &[
                 ("format", string()),
@@ -516,9 +686,10 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
             ],
             &["format", "files"],
         )),
-        ("GET", "/api/v1/admin/catalogue/versions") => {
-            doc("Catalogue versions", (200, list_of("versions", free())))
-        }
+        ("GET", "/api/v1/admin/catalogue/versions") => doc(
+            "Catalogue versions",
+            (200, list_of("versions", refer("CatalogueVersion"))),
+        ),
         ("GET", "/api/v1/admin/catalogue/versions/{version}") => doc(
             "One catalogue version",
             (
@@ -529,39 +700,49 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
                 ),
             ),
         ),
-        ("GET", "/api/v1/admin/services/{service}/reply") => {
-            doc("A service's reply autonomy and templates", (200, free()))
-        }
+        ("GET", "/api/v1/admin/services/{service}/reply") => doc(
+            "A service's reply autonomy and templates",
+            (
+                200,
+                object(
+                    &[
+                        ("service", string()),
+                        ("autonomy", refer("Autonomy")),
+                        ("templates", array(refer("ReplyTemplate"))),
+                    ],
+                    &["service", "autonomy", "templates"],
+                ),
+            ),
+        ),
         ("PUT", "/api/v1/admin/services/{service}/reply") => doc(
             "Set a service's reply autonomy",
             (
                 200,
                 object(
-                    &[("service", string()), ("autonomy", string())],
+                    &[("service", string()), ("autonomy", refer("Autonomy"))],
                     &["service", "autonomy"],
                 ),
             ),
         )
-        .body(object(
-            &[("autonomy", one_of(&["off", "suggest", "auto"]))],
-            &["autonomy"],
-        )),
-        ("GET", "/api/v1/admin/users") => doc("Staff accounts", (200, list_of("users", user()))),
-        ("POST", "/api/v1/admin/users") => doc("Create an account", (201, user()))
+        .body(object(&[("autonomy", refer("Autonomy"))], &["autonomy"])),
+        ("GET", "/api/v1/admin/users") => {
+            doc("Staff accounts", (200, list_of("users", refer("User"))))
+        }
+        ("POST", "/api/v1/admin/users") => doc("Create an account", (201, refer("User")))
             .body(object(
                 &[
                     ("name", string()),
-                    ("role", one_of(&["clerk", "admin"])),
+                    ("role", role()),
                     ("departments", array(string())),
                     ("password", string()),
                 ],
                 &["name", "role", "password"],
             ))
             .errors(&["conflict"]),
-        ("PATCH", "/api/v1/admin/users/{name}") => doc("Change an account", (200, user()))
+        ("PATCH", "/api/v1/admin/users/{name}") => doc("Change an account", (200, refer("User")))
             .body(object(
                 &[
-                    ("role", one_of(&["clerk", "admin"])),
+                    ("role", role()),
                     ("departments", array(string())),
                     ("disabled", boolean()),
                     ("password", string()),
@@ -571,48 +752,65 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
             .errors(&["conflict"]),
         ("GET", "/api/v1/admin/tokens") => doc(
             "API tokens (never their secrets)",
-            (200, list_of("tokens", free())),
+            (200, list_of("tokens", refer("ApiToken"))),
         ),
         ("POST", "/api/v1/admin/tokens") => doc(
             "Create an API token; its secret is shown once",
             (
                 201,
-                object(&[("id", integer()), ("token", string())], &["id", "token"]),
+                json!({"allOf": [
+                    refer("ApiToken"),
+                    {"type": "object", "properties": {"token": string()}, "required": ["token"]},
+                ]}),
             ),
         )
         .body(object(
             &[
                 ("name", string()),
-                ("role", one_of(&["clerk", "admin"])),
+                ("role", role()),
                 ("departments", array(string())),
             ],
             &["name", "role"],
         )),
-        ("DELETE", "/api/v1/admin/tokens/{id}") => doc("Revoke an API token", (200, free())),
-        ("GET", "/api/v1/admin/quarantine") => doc("Mail that could not be parsed", (200, free()))
-            .query("limit", integer(), "at most this many"),
-        ("GET", "/open311/v2/discovery") => doc("Open311 discovery", (200, free())),
+        ("DELETE", "/api/v1/admin/tokens/{id}") => {
+            doc("Revoke an API token", (200, refer("ApiToken")))
+        }
+        ("GET", "/api/v1/admin/quarantine") => doc(
+            "Mail the parser could not take",
+            (
+                200,
+                object(
+                    &[
+                        ("quarantine_after", integer()),
+                        ("messages", array(refer("QuarantinedMail"))),
+                    ],
+                    &["quarantine_after", "messages"],
+                ),
+            ),
+        )
+        .query("limit", integer(), "at most this many"),
+        ("GET", "/open311/v2/discovery") => doc("Open311 discovery", (200, refer("Discovery"))),
         ("GET", "/open311/v2/services") => doc(
             "Open311 services (the catalogue)",
-            (200, array(open311_service())),
+            (200, open311_list("ServiceInfo")),
         )
-        .query("jurisdiction_id", string(), "this server's jurisdiction"),
+        .query(jurisdiction.0, string(), jurisdiction.1),
         ("GET", "/open311/v2/services/suggest") => doc(
             "Extension: ranked service codes for a description",
-            (200, array(free())),
+            (200, refer("Suggestions")),
         )
         .query("q", string(), "the description")
         .query("lat", number(), "latitude (WGS 84)")
         .query("long", number(), "longitude (WGS 84)")
-        .query("jurisdiction_id", string(), "this server's jurisdiction"),
+        .query(jurisdiction.0, string(), jurisdiction.1),
         ("GET", "/open311/v2/services/{file}") => doc(
             "An Open311 service definition",
-            (200, free()),
+            (200, refer("ServiceDefinition")),
         )
-        .query("jurisdiction_id", string(), "this server's jurisdiction"),
+        .query(jurisdiction.0, string(), jurisdiction.1),
         ("POST", "/open311/v2/requests") => doc(
             "Post an Open311 service request (form-encoded)",
-            (201, array(free())),
+            (201, open311_list("Created")),
         )
         .body(object(
             &[
@@ -629,17 +827,17 @@ fn describe(method: &Method, path: &str) -> Option<Doc> {
         )),
         ("GET", "/open311/v2/requests") => doc(
             "Open311 service requests",
-            (200, array(open311_service_request())),
+            (200, open311_list("ServiceRequest")),
         )
         .query("api_key", string(), "an API token")
         .query("service_request_id", string(), "comma-separated ids")
         .query("service_code", string(), "comma-separated codes")
-        .query("start_date", string(), "RFC 3339")
-        .query("end_date", string(), "RFC 3339")
-        .query("status", string(), "open, closed or both"),
+        .query("start_date", date_time(), "RFC 3339")
+        .query("end_date", date_time(), "RFC 3339")
+        .query("status", one_of(&["open", "closed"]), "open or closed"),
         ("GET", "/open311/v2/requests/{file}") => doc(
             "One Open311 service request",
-            (200, array(open311_service_request())),
+            (200, open311_list("ServiceRequest")),
         )
         .query("api_key", string(), "an API token"),
         _ => return None,
@@ -664,16 +862,18 @@ fn operation(route: &Route) -> Option<Operation> {
     }));
     let mut responses = Map::new();
     let (status, schema) = &doc.ok;
-    responses.insert(
-        status.to_string(),
-        if schema.is_null() {
-            json!({"description": "done"})
-        } else {
-            json!({"description": "success", "content": {"application/json": {"schema": schema}}})
-        },
-    );
+    for status in std::iter::once(status).chain(&doc.also) {
+        responses.insert(
+            status.to_string(),
+            if schema.is_null() {
+                json!({"description": "done"})
+            } else {
+                json!({"description": "success", "content": {"application/json": {"schema": schema}}})
+            },
+        );
+    }
     for (status, codes) in error_statuses(route, &doc) {
-        let reference = if open311 { "Open311Error" } else { "Error" };
+        let reference = if open311 { "ErrorEntry" } else { "Error" };
         let schema = if open311 {
             array(json!({"$ref": format!("#/components/schemas/{reference}")}))
         } else {

@@ -30,6 +30,12 @@ pub fn anliegen(args: &[&str], env: &[(&str, String)], stdin: Option<&[u8]>) -> 
     child.wait_with_output().unwrap()
 }
 
+/// Exit codes (README, "Exit codes").
+const USAGE: i32 = 2;
+const CONFIG: i32 = 3;
+const DATA: i32 = 4;
+const UNAVAILABLE: i32 = 5;
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -144,7 +150,11 @@ fn corrupt_weights_are_refused_with_the_fix() {
         &[("ANLIEGEN__MODEL__DIR", dir.path().display().to_string())],
         None,
     );
-    assert!(!out.status.success());
+    assert_eq!(
+        out.status.code(),
+        Some(UNAVAILABLE),
+        "a dependency is unusable"
+    );
     let err = stderr(&out);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("e5-small-q4.bin is corrupt"), "{err}");
@@ -162,7 +172,7 @@ fn broken_catalogue_names_file_entry_and_problem() {
     )
     .unwrap();
     let out = anliegen(&["catalogue", "check", path.to_str().unwrap()], &[], None);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(DATA), "an input data error");
     let err = stderr(&out);
     assert!(
         err.contains(&format!("{}: service '", path.display())),
@@ -271,4 +281,167 @@ fn eval_command_reports_the_figures_as_json_and_as_a_table() {
         err.contains("no column 'dept'") && err.contains("category"),
         "{err}"
     );
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The subcommands a `--help` text lists under "Commands:" (without `help`).
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    let top = anliegen(&["--help"], &[], None);
+    assert!(top.status.success(), "{}", stderr(&top));
+    let top = stdout(&top);
+    assert!(top.contains("Example"), "{top}");
+    let mut pending: Vec<Vec<String>> = subcommands(&top).into_iter().map(|c| vec![c]).collect();
+    assert!(pending.len() >= 14, "{top}");
+    let mut seen = 0;
+    let mut missing = Vec::new();
+    while let Some(path) = pending.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = anliegen(&args, &[], None);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        let help = stdout(&out);
+        seen += 1;
+        if !help.contains("Example") {
+            missing.push(path.join(" "));
+        }
+        for sub in subcommands(&help) {
+            let mut deeper = path.clone();
+            deeper.push(sub);
+            pending.push(deeper);
+        }
+    }
+    assert!(seen >= 33, "every nested subcommand was visited: {seen}");
+    assert!(missing.is_empty(), "without an example: {missing:?}");
+}
+
+#[test]
+fn completions_name_every_subcommand_for_each_shell() {
+    let top = stdout(&anliegen(&["--help"], &[], None));
+    let commands = subcommands(&top);
+    for shell in ["bash", "zsh", "fish"] {
+        let out = anliegen(&["completions", shell], &[], None);
+        assert!(out.status.success(), "{shell}: {}", stderr(&out));
+        let script = stdout(&out);
+        assert!(script.len() > 1000, "{shell}: {script}");
+        for command in &commands {
+            assert!(script.contains(command.as_str()), "{shell} lacks {command}");
+        }
+        // Nested subcommands and options too.
+        for word in ["set-password", "dry-run", "rollback"] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let out = anliegen(&["completions", "tcsh"], &[], None);
+    assert_eq!(out.status.code(), Some(USAGE), "{}", stderr(&out));
+}
+
+#[test]
+fn a_bad_config_file_gives_the_config_exit_code_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("anliegen.toml");
+    std::fs::write(&path, "[server\nbind = 7\n").unwrap();
+    let config = path.display().to_string();
+    let out = anliegen(&["--config", &config, "user", "list"], &[], None);
+    assert_eq!(out.status.code(), Some(CONFIG), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&config), "{}", stderr(&out));
+
+    let missing = dir.path().join("nowhere.toml").display().to_string();
+    let out = anliegen(&["--config", &missing, "user", "list"], &[], None);
+    assert_eq!(out.status.code(), Some(CONFIG), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&missing), "{}", stderr(&out));
+
+    let out = anliegen(&["no-such-command"], &[], None);
+    assert_eq!(out.status.code(), Some(USAGE), "{}", stderr(&out));
+}
+
+#[test]
+fn a_broken_input_file_gives_the_data_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("ANLIEGEN__DATA__DIR", dir.path().display().to_string()),
+        (
+            "ANLIEGEN__DATABASE__URL",
+            format!("sqlite://{}/a.db", dir.path().display()),
+        ),
+    ];
+    let broken = dir.path().join("services.json");
+    std::fs::write(&broken, "{\"data\": [ {\"id\": 1, ").unwrap();
+    let file = broken.display().to_string();
+    let out = anliegen(
+        &[
+            "catalogue",
+            "import",
+            "--format",
+            "dldb",
+            &file,
+            "--dry-run",
+        ],
+        &env,
+        None,
+    );
+    assert_eq!(out.status.code(), Some(DATA), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&file), "{}", stderr(&out));
+
+    let data = dir.path().join("labelled.jsonl");
+    std::fs::write(
+        &data,
+        "{\"text\": \"Laterne kaputt\", \"category\": \"strassen\"}\n{\"text\": \n",
+    )
+    .unwrap();
+    let test = data.display().to_string();
+    let out = anliegen(&["eval", "--train", &test, "--test", &test], &env, None);
+    assert_eq!(out.status.code(), Some(DATA), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&test), "{}", stderr(&out));
+
+    let missing = dir.path().join("missing.csv").display().to_string();
+    let out = anliegen(
+        &["eval", "--train", &missing, "--test", &missing],
+        &env,
+        None,
+    );
+    assert_eq!(out.status.code(), Some(DATA), "{}", stderr(&out));
+}
+
+/// README's exit-code table is the one the binary prints (`anliegen --help`).
+#[test]
+fn the_readme_documents_the_exit_codes_of_the_binary() {
+    let help = stdout(&anliegen(&["--help"], &[], None));
+    let table: Vec<(String, String)> = help
+        .lines()
+        .skip_while(|l| !l.starts_with("Exit codes:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (code, meaning) = l.trim().split_once("  ").unwrap();
+            (code.trim().to_string(), meaning.trim().to_string())
+        })
+        .collect();
+    assert!(table.len() >= 6, "{help}");
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let documented: Vec<(String, String)> = readme
+        .lines()
+        .skip_while(|l| !l.contains("| Exit code |"))
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.trim_matches('|').split('|').map(str::trim).collect();
+            (cells[0].trim_matches('`').to_string(), cells[1].to_string())
+        })
+        .collect();
+    assert_eq!(documented, table, "README.md, \"Exit codes\"");
 }

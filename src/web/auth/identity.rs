@@ -86,7 +86,7 @@ impl Identity {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct IdentityView<'a> {
     name: &'a str,
     actor: &'a str,

@@ -148,7 +148,7 @@ fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
 }
 
 /// One entry of `services.json`: a catalogue service.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ServiceInfo {
     pub service_code: String,
     pub service_name: String,
@@ -164,7 +164,7 @@ pub struct ServiceInfo {
 }
 
 /// `services/{code}.json`: the attributes a request for the service may carry.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ServiceDefinition {
     pub service_code: String,
     #[serde(default)]
@@ -172,7 +172,7 @@ pub struct ServiceDefinition {
 }
 
 /// A service request as `requests.json` lists it (GeoReport v2, every field of the spec).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ServiceRequest {
     pub service_request_id: String,
     /// `open` or `closed`.
@@ -211,7 +211,7 @@ pub struct ServiceRequest {
 
 /// The answer to `POST requests`: the new request's id, and (an extension) the service
 /// and agency anliegen routed it to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Created {
     pub service_request_id: String,
     #[serde(default, deserialize_with = "text")]
@@ -230,13 +230,13 @@ pub struct Created {
 }
 
 /// One error of the spec's error array.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ErrorEntry {
     pub code: u16,
     pub description: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Discovery {
     pub changeset: String,
     pub contact: String,
@@ -244,7 +244,7 @@ pub struct Discovery {
     pub endpoints: Vec<Endpoint>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Endpoint {
     pub specification: &'static str,
     pub url: String,

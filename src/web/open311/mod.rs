@@ -8,7 +8,7 @@
 
 pub mod format;
 mod requests;
-mod services;
+pub(super) mod services;
 
 use axum::{
     extract::{Request, State},

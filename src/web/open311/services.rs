@@ -106,8 +106,8 @@ pub(super) async fn definition(state: AppState, req: Request, format: Format) ->
 }
 
 /// The answer of `services/suggest`.
-#[derive(Serialize)]
-struct Suggestions {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Suggestions {
     /// `routed` when the best suggestion is sure enough to skip asking the citizen.
     status: RouteStatus,
     /// Whether `confidence` is a calibrated probability (a trained model) or a similarity
@@ -117,16 +117,16 @@ struct Suggestions {
     evidence: Vec<EvidenceEntry>,
 }
 
-#[derive(Serialize)]
-struct Suggestion {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Suggestion {
     service_code: String,
     service_name: String,
     group: String,
     confidence: f32,
 }
 
-#[derive(Serialize)]
-struct EvidenceEntry {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct EvidenceEntry {
     service_code: String,
     kind: EvidenceKind,
     text: String,
