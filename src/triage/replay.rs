@@ -141,6 +141,7 @@ pub struct ReplayResult {
     pub skipped: usize,
     pub undated: usize,
     pub unknown_labels: Vec<String>,
+    /// The first and last day replayed (after the training period).
     pub first_day: Option<NaiveDate>,
     pub last_day: Option<NaiveDate>,
     pub period_days: u32,
@@ -393,7 +394,7 @@ pub async fn replay(
         skipped,
         undated,
         unknown_labels,
-        first_day: rows.first().and_then(|r| r.date),
+        first_day: rows.get(first_replayed).and_then(|r| r.date),
         last_day: rows.last().and_then(|r| r.date),
         period_days: req.period_days,
         cold_start: req.train_until.is_none() || first_replayed == 0,
