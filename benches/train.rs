@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use anliegen::triage::classifier::{Classifier, ClassifierParams, Labelled};
+use anliegen::triage::classifier::{Classifier, ClassifierParams, LabelSet, Labelled};
 
 const EXAMPLES: usize = 5000;
 
@@ -45,12 +45,18 @@ fn main() {
                 embedding: v,
                 label: labels.binary_search(label).unwrap(),
                 place: None,
+                age_days: Some((EXAMPLES - i) as f32 / 10.0),
             }
         })
         .collect();
     let params = ClassifierParams::default();
     let started = Instant::now();
-    let c = Classifier::train(&examples, labels.clone(), params, &|_, _| {});
+    let c = Classifier::train(
+        &examples,
+        LabelSet::by_family(labels.clone()),
+        params,
+        &|_, _| {},
+    );
     let seconds = started.elapsed().as_secs_f64();
     assert_eq!(c.examples(), EXAMPLES);
     println!(

@@ -443,6 +443,8 @@ fn service(s: &DService, id: &str, offices: Vec<String>, online: Option<Link>) -
         keywords,
         examples: Vec::new(),
         offices,
+        family: None,
+        auto_route: true,
         facts: Facts {
             fees: s
                 .fees

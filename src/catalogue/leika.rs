@@ -52,6 +52,9 @@ pub fn read(files: &[Input]) -> Result<Draft, ImportError> {
                 continue;
             }
             seen.insert(key.clone(), format!("line {line}"));
+            // The topic (Themenfeld) groups related services: their auto-routing
+            // threshold is fitted together.
+            let family = column("themenfeld").map(field).filter(|t| !t.is_empty());
             let mut keywords: Vec<String> = Vec::new();
             for t in topics.iter().map(|&at| field(at)) {
                 if !t.is_empty() && !keywords.contains(&t) {
@@ -73,6 +76,8 @@ pub fn read(files: &[Input]) -> Result<Draft, ImportError> {
                     keywords,
                     examples: Vec::new(),
                     offices: Vec::new(),
+                    family,
+                    auto_route: true,
                     facts: Facts {
                         legal_basis,
                         ..Facts::default()

@@ -248,6 +248,8 @@ fn leistung(e: &Element, file: &str, entry: &str) -> Result<DraftService, Import
             keywords,
             examples: Vec::new(),
             offices: Vec::new(),
+            family: None,
+            auto_route: true,
             facts: Facts {
                 documents: module_fact("08", "Unterlagen"),
                 prerequisites: module_fact("09", "Voraussetzungen"),

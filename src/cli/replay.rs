@@ -33,7 +33,7 @@ pub async fn replay(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
             label: args.label_column,
             lat: args.lat_column,
             lon: args.lon_column,
-            date: Some(args.date_column),
+            date: Some(args.date_column.unwrap_or_else(|| "date".into())),
         },
         train_until: args.train_until,
         period_days: args.period_days,

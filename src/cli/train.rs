@@ -59,9 +59,10 @@ pub struct EvalArgs {
     /// current version, then learn its labels as clerk reviews and retrain.
     #[arg(long, conflicts_with_all = ["catalogue", "test"])]
     pub(super) replay: bool,
-    /// Date column for `--replay`.
-    #[arg(long, default_value = "date")]
-    pub(super) date_column: String,
+    /// Date column (YYYY-MM-DD): `--replay` orders the rows by it (default `date`); a
+    /// plain `eval` with it weighs recent training rows more when fitting the thresholds.
+    #[arg(long)]
+    pub(super) date_column: Option<String>,
     /// `--replay`: rows before this day (YYYY-MM-DD) train the first version; without it
     /// the replay starts cold, from the catalogue alone.
     #[arg(long, requires = "replay")]
@@ -176,6 +177,7 @@ async fn import_examples(
                 anliegen::privacy::redact::redact(&r.text).text,
                 id.to_string(),
                 r.place,
+                r.labelled_at(),
             )),
             None => {
                 unknown.insert(r.label.clone());
@@ -198,7 +200,7 @@ async fn import_examples(
     }
     let examples: Vec<NewExample> = rows
         .iter()
-        .map(|(text, id, place)| NewExample {
+        .map(|(text, id, place, at)| NewExample {
             text,
             service_id: id,
             source: "import",
@@ -206,6 +208,7 @@ async fn import_examples(
             actor: None,
             reason: None,
             place: *place,
+            at: *at,
         })
         .collect();
     store.add_training_examples(&examples).await?;
@@ -236,7 +239,7 @@ pub async fn eval(config: &Config, args: EvalArgs) -> anyhow::Result<()> {
             label: args.label_column,
             lat: args.lat_column,
             lon: args.lon_column,
-            date: None,
+            date: args.date_column,
         },
         params: ClassifierParams::from(&config.triage),
         redact: !args.raw_text,

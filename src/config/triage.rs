@@ -68,6 +68,8 @@ pub struct TriageConfig {
     pub temperature: f32,
     pub min_confidence: f32,
     pub max_misroute_rate: f32,
+    /// Age in days at which a labelled example counts half when thresholds are fitted.
+    pub recency_half_life_days: f32,
     pub coverage: f32,
     pub knn_neighbours: usize,
     pub folds: usize,

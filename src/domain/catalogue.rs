@@ -51,6 +51,30 @@ pub struct Service {
     pub offices: Vec<String>,
     #[serde(default, skip_serializing_if = "Facts::is_empty")]
     pub facts: Facts,
+    /// The family the service's auto-routing threshold is fitted for (e.g. its OZG topic);
+    /// without one, the service's department is its family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// Whether inquiries may be routed to the service without a clerk (default `true`).
+    /// `false` sends every inquiry the model gives it to review, however confident.
+    #[serde(default = "allowed", skip_serializing_if = "is_allowed")]
+    pub auto_route: bool,
+}
+
+fn allowed() -> bool {
+    true
+}
+
+fn is_allowed(auto_route: &bool) -> bool {
+    *auto_route
+}
+
+impl Service {
+    /// The group the service's auto-routing threshold is fitted for: its family, else its
+    /// department.
+    pub fn threshold_group(&self) -> &str {
+        self.family.as_deref().unwrap_or(&self.department)
+    }
 }
 
 /// The catalogue's name, language and where it came from.

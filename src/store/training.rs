@@ -1,7 +1,7 @@
 //! Training data and model versions: labelled examples (imported or from clerk reviews,
 //! always redacted text) and the numbered trained models, one of them active.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -14,6 +14,8 @@ pub struct TrainingExample {
     pub service_id: String,
     /// The example's coarse place (a cell centre), if it had one.
     pub place: Option<GeoPoint>,
+    /// When the label was given.
+    pub labelled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -26,6 +28,8 @@ pub struct NewExample<'a> {
     pub reason: Option<&'a str>,
     /// The place the example is about; only its coarse cell is stored.
     pub place: Option<GeoPoint>,
+    /// When the label was given, if not now (an import of dated history).
+    pub at: Option<DateTime<Utc>>,
 }
 
 /// What a rollback did, or why there was nothing to roll back to.
@@ -98,7 +102,7 @@ impl Store {
             .bind(e.inquiry_id)
             .bind(e.actor)
             .bind(e.reason)
-            .bind(&now)
+            .bind(e.at.map_or_else(|| now.clone(), |at| at.to_rfc3339()))
             .bind(cell.map(|c| c.lat))
             .bind(cell.map(|c| c.lon))
             .execute(&mut *tx)
@@ -176,7 +180,7 @@ impl Store {
 
     pub async fn training_examples(&self) -> Result<Vec<TrainingExample>, StoreError> {
         let rows = sqlx::query(
-            "SELECT text, service_id, cell_lat, cell_lon FROM training_examples ORDER BY id",
+            "SELECT text, service_id, cell_lat, cell_lon, created_at FROM training_examples ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -189,6 +193,11 @@ impl Store {
                         (Some(lat), Some(lon)) => Some(GeoPoint { lat, lon }),
                         _ => None,
                     },
+                    labelled_at: r
+                        .try_get::<String, _>("created_at")
+                        .ok()
+                        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                        .map(|t| t.with_timezone(&Utc)),
                 })
             })
             .collect()

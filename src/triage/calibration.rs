@@ -277,11 +277,17 @@ pub fn risk_curve(confidence: &[f32], correct: &[bool], points: usize) -> Vec<Ri
 /// One-sided 95 % upper confidence bound (Wilson score) of an error rate seen as
 /// `errors` out of `n`.
 pub fn error_rate_upper_bound(errors: usize, n: usize) -> f32 {
-    if n == 0 {
+    wilson_upper(errors as f64, n as f64)
+}
+
+/// The Wilson upper bound for `errors` out of `n` observations, both possibly fractional
+/// (weighted counts: `n` is then the effective sample size).
+fn wilson_upper(errors: f64, n: f64) -> f32 {
+    if n <= 0.0 {
         return 1.0;
     }
-    let (n, z) = (n as f64, 1.645f64);
-    let p = errors as f64 / n;
+    let z = 1.645f64;
+    let p = errors / n;
     let centre = p + z * z / (2.0 * n);
     let spread = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
     ((centre + spread) / (1.0 + z * z / n)) as f32
@@ -292,23 +298,47 @@ pub fn error_rate_upper_bound(errors: usize, n: usize) -> f32 {
 /// observed rate), so a handful of lucky examples never justify auto-routing. `None` when
 /// no threshold qualifies.
 pub fn risk_threshold(confidence: &[f32], correct: &[bool], budget: f32) -> Option<f32> {
+    risk_threshold_weighted(confidence, correct, &vec![1.0; confidence.len()], budget)
+}
+
+/// [`risk_threshold`] with a weight per example (recent clerk decisions count more than
+/// old ones): the accepted set's misroute rate is the weighted share of errors, and its
+/// bound uses the effective sample size (Σw)²/Σw², so down-weighting old examples also
+/// widens the bound instead of pretending to more evidence than there is.
+pub fn risk_threshold_weighted(
+    confidence: &[f32],
+    correct: &[bool],
+    weight: &[f32],
+    budget: f32,
+) -> Option<f32> {
     let mut order: Vec<usize> = (0..confidence.len()).collect();
     order.sort_by(|&a, &b| confidence[b].total_cmp(&confidence[a]));
-    let mut errors = 0usize;
+    let (mut errors, mut sum, mut squares) = (0f64, 0f64, 0f64);
     let mut best = None;
     for (k, &i) in order.iter().enumerate() {
+        let w = f64::from(weight[i]);
+        sum += w;
+        squares += w * w;
         if !correct[i] {
-            errors += 1;
+            errors += w;
         }
-        let accepted = k + 1;
         let boundary = order
             .get(k + 1)
             .is_none_or(|&j| confidence[j] < confidence[i]);
-        if boundary && error_rate_upper_bound(errors, accepted) <= budget {
-            best = Some(confidence[i]);
+        if boundary && sum > 0.0 {
+            let n_eff = sum * sum / squares;
+            if wilson_upper(errors / sum * n_eff, n_eff) <= budget {
+                best = Some(confidence[i]);
+            }
         }
     }
     best
+}
+
+/// Whether `n` equally weighted examples could ever bound a misroute rate within
+/// `budget`: even with no error at all the Wilson bound needs enough of them.
+pub fn enough_to_bound(n_eff: f64, budget: f32) -> bool {
+    wilson_upper(0.0, n_eff) <= budget
 }
 
 /// Largest share of examples that can be accepted, most confident first, with at least
@@ -433,6 +463,40 @@ mod tests {
             "{small} {large}"
         );
         assert_eq!(error_rate_upper_bound(0, 0), 1.0);
+        // Zero errors need about 52 examples before a 5 % bound can hold.
+        assert!(!enough_to_bound(50.0, 0.05) && enough_to_bound(55.0, 0.05));
+    }
+
+    #[test]
+    fn weighted_threshold_follows_recent_examples_and_counts_effective_evidence() {
+        // 400 old examples where the band 0.6–0.8 is right only half the time, then 400
+        // recent ones where it is always right: weighting the recent ones lowers the
+        // threshold; unweighted, the old errors keep it high.
+        let (mut conf, mut correct, mut weight) = (Vec::new(), Vec::new(), Vec::new());
+        for recent in [false, true] {
+            for i in 0..400 {
+                let c = 1.0 - i as f32 / 1000.0; // 1.0 down to 0.6
+                conf.push(c);
+                correct.push(c > 0.8 || recent || i % 2 == 0);
+                weight.push(if recent { 1.0 } else { 0.05 });
+            }
+        }
+        let plain = risk_threshold(&conf, &correct, 0.05).unwrap();
+        let weighted = risk_threshold_weighted(&conf, &correct, &weight, 0.05).unwrap();
+        assert!(plain > 0.74, "{plain}");
+        assert!(weighted < 0.65, "{weighted}");
+        // Equal weights change nothing; tiny weights on everything change nothing either
+        // (the effective sample size does not depend on the scale).
+        let ones = vec![1.0; conf.len()];
+        let tiny = vec![0.001; conf.len()];
+        assert_eq!(
+            risk_threshold_weighted(&conf, &correct, &ones, 0.05),
+            Some(plain)
+        );
+        assert_eq!(
+            risk_threshold_weighted(&conf, &correct, &tiny, 0.05),
+            Some(plain)
+        );
     }
 
     #[test]

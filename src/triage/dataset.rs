@@ -20,6 +20,14 @@ pub struct Row {
     pub date: Option<NaiveDate>,
 }
 
+impl Row {
+    /// The row's day as the moment its label was given (midnight UTC).
+    pub fn labelled_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.date
+            .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+    }
+}
+
 /// The columns to read: text and label, and optionally the place's latitude and longitude.
 #[derive(Debug, Clone)]
 pub struct Columns {

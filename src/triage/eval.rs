@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::{
     TriageError,
     cache::embed_cached,
-    classifier::{Classifier, ClassifierParams, Labelled, argmax},
+    classifier::{Classifier, ClassifierParams, GroupThreshold, LabelSet, Labelled, argmax},
     dataset::{self, Columns, Dataset, DatasetError},
     metrics::Report,
 };
@@ -38,9 +38,14 @@ pub struct EvalResult {
     pub skipped_test: usize,
     /// Test rows whose label never occurs in the training files.
     pub unseen_test_labels: usize,
-    /// Confidence threshold fitted on training folds for `max_misroute_rate`.
+    /// One confidence threshold for all classes, fitted on training folds for
+    /// `max_misroute_rate` (for comparison; routing uses the groups').
     pub auto_threshold: Option<f32>,
-    /// Share of test inquiries at or above the threshold, and their misroute rate.
+    /// The threshold of each group of labels (the part before " > " of a hierarchical
+    /// label, else the label), and how the test rows predicted into it fared.
+    pub groups: Vec<GroupResult>,
+    /// Share of test inquiries at or above their group's threshold, and their misroute
+    /// rate.
     pub auto_routed: f32,
     pub auto_misroute_rate: f32,
     pub max_misroute_rate: f32,
@@ -57,6 +62,17 @@ pub struct EvalResult {
     pub redacted: bool,
     /// The same figures from the out-of-fold predictions on the training rows.
     pub cross_validation: Report,
+}
+
+/// A threshold group on the test rows.
+#[derive(Debug, Serialize)]
+pub struct GroupResult {
+    #[serde(flatten)]
+    pub fitted: GroupThreshold,
+    /// Test rows whose top label is in the group, those auto-routed, and those misrouted.
+    pub test_rows: usize,
+    pub auto_routed: usize,
+    pub misrouted: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +152,7 @@ pub async fn evaluate_rows(
     let vectors =
         embed_cached(embedder, store, &texts, &|d, t| progress("embedding", d, t)).await?;
     let (train_vectors, test_vectors) = vectors.split_at(train.len());
+    let newest = train.iter().filter_map(|r| r.date).max();
     let examples: Vec<Labelled> = train
         .iter()
         .zip(train_vectors)
@@ -146,11 +163,12 @@ pub async fn evaluate_rows(
                 .binary_search(&r.label)
                 .expect("label from this list"),
             place: r.place,
+            age_days: r.date.zip(newest).map(|(d, n)| (n - d).num_days() as f32),
         })
         .collect();
 
     let started = std::time::Instant::now();
-    let labels_for_training = labels.clone();
+    let labels_for_training = LabelSet::by_family(labels.clone());
     // Training runs on a blocking thread; its fold progress comes back over a channel.
     let (tx, mut folds) = tokio::sync::mpsc::unbounded_channel();
     let training = tokio::task::spawn_blocking(move || {
@@ -176,25 +194,37 @@ pub async fn evaluate_rows(
         .map(|r| labels.binary_search(&r.label).ok())
         .collect();
     let report = Report::compute(&preds, &truth, &labels, classifier.set_floor);
-    let (auto_routed, auto_misroute_rate) = match classifier.auto_threshold {
-        Some(t) => {
-            let routed: Vec<usize> = (0..preds.len())
-                .filter(|&i| preds[i][argmax(&preds[i])] >= t)
-                .collect();
-            let wrong = routed
-                .iter()
-                .filter(|&&i| truth[i] != Some(argmax(&preds[i])))
-                .count();
-            (
-                routed.len() as f32 / preds.len() as f32,
-                if routed.is_empty() {
-                    0.0
-                } else {
-                    wrong as f32 / routed.len() as f32
-                },
-            )
+    let mut groups: Vec<GroupResult> = classifier
+        .thresholds
+        .iter()
+        .map(|t| GroupResult {
+            fitted: t.clone(),
+            test_rows: 0,
+            auto_routed: 0,
+            misrouted: 0,
+        })
+        .collect();
+    for (p, t) in preds.iter().zip(&truth) {
+        let top = argmax(p);
+        let Some(g) = groups
+            .iter_mut()
+            .find(|g| g.fitted.group == classifier.group(top))
+        else {
+            continue;
+        };
+        g.test_rows += 1;
+        if classifier.auto_routes(p) {
+            g.auto_routed += 1;
+            g.misrouted += usize::from(*t != Some(top));
         }
-        None => (0.0, 0.0),
+    }
+    let routed: usize = groups.iter().map(|g| g.auto_routed).sum();
+    let wrong: usize = groups.iter().map(|g| g.misrouted).sum();
+    let auto_routed = routed as f32 / preds.len().max(1) as f32;
+    let auto_misroute_rate = if routed == 0 {
+        0.0
+    } else {
+        wrong as f32 / routed as f32
     };
     Ok(EvalResult {
         n_test: test.rows.len(),
@@ -204,6 +234,7 @@ pub async fn evaluate_rows(
         skipped_test: test.skipped,
         unseen_test_labels: truth.iter().filter(|t| t.is_none()).count(),
         auto_threshold: classifier.auto_threshold,
+        groups,
         auto_routed,
         auto_misroute_rate,
         max_misroute_rate: params.max_misroute_rate,
@@ -264,18 +295,33 @@ impl EvalResult {
             r.mean_set_size,
             pct(r.set_coverage)
         );
-        match self.auto_threshold {
-            Some(t) => {
-                s += &format!(
-                    "{:<34}{} of inquiries at confidence ≥ {:.3}, {} of them misrouted (budget {})\n",
-                    "auto-routed",
-                    pct(self.auto_routed),
-                    t,
-                    pct(self.auto_misroute_rate),
-                    pct(self.max_misroute_rate)
-                )
-            }
-            None => s += &format!("{:<34}none: no threshold meets the budget\n", "auto-routed"),
+        let with_threshold = self
+            .groups
+            .iter()
+            .filter(|g| g.fitted.threshold.is_some())
+            .count();
+        s += &format!(
+            "{:<34}{} of inquiries, {} of them misrouted (budget {}), by the thresholds of {} of {} groups; one threshold for all: {}\n",
+            "auto-routed",
+            pct(self.auto_routed),
+            pct(self.auto_misroute_rate),
+            pct(self.max_misroute_rate),
+            with_threshold,
+            self.groups.len(),
+            self.auto_threshold
+                .map_or_else(|| "none meets the budget".into(), |t| format!("{t:.3}")),
+        );
+        for g in self.groups.iter().filter(|g| g.fitted.threshold.is_some()) {
+            s += &format!(
+                "{:<34}threshold {:.3}{} ({} training predictions): {} of {} test rows auto-routed, {} misrouted\n",
+                format!("  {}", g.fitted.group),
+                g.fitted.threshold.unwrap_or_default(),
+                if g.fitted.pooled { " pooled" } else { "" },
+                g.fitted.predictions,
+                g.auto_routed,
+                g.test_rows,
+                g.misrouted,
+            );
         }
         s += &format!(
             "{:<34}linear {:.1} / kNN {:.1}, prior correction {:.2}, temperature {:.2}, place weight {:.1} ({} of {} training rows and {} of {} test rows with a place)\n\n",

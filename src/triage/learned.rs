@@ -10,7 +10,7 @@ use crate::domain::{Catalogue, RouteStatus};
 
 /// Leads every stored version; bumped whenever the classifier's layout changes, so an old
 /// version is refused with a clear message instead of being misread.
-const FORMAT: &[u8] = b"anliegen-classifier-3\n";
+const FORMAT: &[u8] = b"anliegen-classifier-4\n";
 
 pub struct LearnedScorer {
     pub classifier: Classifier,
@@ -71,23 +71,33 @@ impl Scorer for LearnedScorer {
         let candidates = candidate_set(&probs, self.classifier.set_floor).len();
         let budget = self.classifier.params.max_misroute_rate * 100.0;
         let coverage = self.classifier.params.coverage * 100.0;
-        let (status, reason) = match self.classifier.auto_threshold {
+        let c = &self.classifier;
+        let label = scores
+            .first()
+            .and_then(|s| c.labels.iter().position(|l| *l == s.service_id));
+        let group = label.map_or("", |l| c.group(l));
+        let of_group = if group.is_empty() {
+            String::new()
+        } else {
+            format!(" of the group \u{201e}{group}\u{201c}")
+        };
+        let (status, reason) = match label.and_then(|l| c.threshold(l)) {
             Some(t) if top >= t => (
                 RouteStatus::Routed,
                 format!(
-                    "calibrated confidence {top:.3} reaches the threshold {t:.3} that keeps misroutes under {budget:.0} %"
+                    "calibrated confidence {top:.3} reaches the threshold {t:.3}{of_group} that keeps its misroutes under {budget:.0} %"
                 ),
             ),
             Some(t) => (
                 RouteStatus::Review,
                 format!(
-                    "calibrated confidence {top:.3} is below the threshold {t:.3} for a {budget:.0} % misroute budget; the {candidates} candidate(s) contain the right service with {coverage:.0} % probability"
+                    "calibrated confidence {top:.3} is below the threshold {t:.3}{of_group} for a {budget:.0} % misroute budget; the {candidates} candidate(s) contain the right service with {coverage:.0} % probability"
                 ),
             ),
             None => (
                 RouteStatus::Review,
                 format!(
-                    "model version {} has no threshold within the {budget:.0} % misroute budget; the {candidates} candidate(s) contain the right service with {coverage:.0} % probability",
+                    "model version {} has no threshold{of_group} within the {budget:.0} % misroute budget; the {candidates} candidate(s) contain the right service with {coverage:.0} % probability",
                     self.version
                 ),
             ),

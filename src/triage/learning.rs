@@ -29,6 +29,7 @@ impl From<&TriageConfig> for ClassifierParams {
             k: c.knn_neighbours,
             folds: c.folds,
             max_misroute_rate: c.max_misroute_rate,
+            recency_half_life_days: c.recency_half_life_days,
             coverage: c.coverage,
             ..Default::default()
         };

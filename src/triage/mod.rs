@@ -25,7 +25,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::{
     config::TriageConfig,
-    domain::{Candidate, Catalogue, Decision, Evidence, GeoPoint},
+    domain::{Candidate, Catalogue, Decision, Evidence, GeoPoint, RouteStatus},
     embed::{EmbedError, Embedder},
     index::{Filter, IndexError, VectorIndex},
     store::StoreError,
@@ -153,7 +153,16 @@ impl Router {
             ))
             .expect("validated catalogue: every service and office has its department");
         let verdict = scorer.verdict(&scores);
-        let (status, reason) = (verdict.status, verdict.reason);
+        let (status, reason) = match verdict.status {
+            RouteStatus::Routed if !service.auto_route => (
+                RouteStatus::Review,
+                format!(
+                    "{}; the catalogue lets a clerk confirm every inquiry for this service (auto_route = false)",
+                    verdict.reason
+                ),
+            ),
+            status => (status, verdict.reason),
+        };
         let candidates = scores
             .iter()
             .take(verdict.candidates)

@@ -108,6 +108,7 @@ pub async fn apply(
             actor: Some(actor),
             reason: review.reason.as_deref(),
             place,
+            at: None,
         }])
         .await?;
     let action = match review.action {

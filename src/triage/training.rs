@@ -7,11 +7,13 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use super::{
     TriageError,
     cache::embed_cached,
     catalogue_index,
-    classifier::{Classifier, ClassifierParams, Labelled},
+    classifier::{Classifier, ClassifierParams, LabelSet, Labelled},
     learned::LearnedScorer,
 };
 use crate::{
@@ -74,31 +76,46 @@ pub async fn train_version(
 ) -> Result<Trained, TriageError> {
     let min_labelled = activation.min_labelled;
     let started = std::time::Instant::now();
-    let labels: Vec<String> = catalogue.services.iter().map(|s| s.id.clone()).collect();
+    // Each service's auto-routing threshold is fitted with its family (its department
+    // unless the catalogue names one).
+    let labels = LabelSet {
+        names: catalogue.services.iter().map(|s| s.id.clone()).collect(),
+        groups: catalogue
+            .services
+            .iter()
+            .map(|s| s.threshold_group().to_string())
+            .collect(),
+    };
     // Every catalogue text is labelled data: name, description and keywords carry the
     // service's vocabulary, the examples its everyday wording.
-    let mut rows: Vec<(String, usize, Option<GeoPoint>)> = catalogue_index::documents(catalogue)
-        .into_iter()
-        .filter_map(|d| Some((d.text, catalogue.service_index(&d.service_id)?, None)))
-        .collect();
+    let mut rows: Vec<(String, usize, Option<GeoPoint>, Option<DateTime<Utc>>)> =
+        catalogue_index::documents(catalogue)
+            .into_iter()
+            .filter_map(|d| Some((d.text, catalogue.service_index(&d.service_id)?, None, None)))
+            .collect();
     let mut labelled = 0;
     for e in store.training_examples().await? {
         // Examples for services removed from the catalogue are kept but not learned.
         if let Some(i) = catalogue.service_index(&e.service_id) {
             labelled += 1;
-            rows.push((e.text, i, e.place));
+            rows.push((e.text, i, e.place, e.labelled_at));
         }
     }
-    let texts: Vec<String> = rows.iter().map(|(t, _, _)| t.clone()).collect();
+    // Ages count from the newest label, so a quiet month does not age everything.
+    let newest = rows.iter().filter_map(|r| r.3).max();
+    let texts: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let vectors = embed_cached(embedder, store, &texts, &|_, _| {}).await?;
     let examples: Vec<Labelled> = rows
         .into_iter()
         .zip(vectors)
-        .map(|((text, label, place), embedding)| Labelled {
+        .map(|((text, label, place, at), embedding)| Labelled {
             text,
             embedding,
             label,
             place,
+            age_days: at
+                .zip(newest)
+                .map(|(at, newest)| (newest - at).num_seconds() as f32 / 86_400.0),
         })
         .collect();
     let n = examples.len();
@@ -118,6 +135,8 @@ pub async fn train_version(
     let metrics = serde_json::json!({
         "cross_validation": classifier.cross_validation,
         "auto_threshold": classifier.auto_threshold,
+        "thresholds": classifier.thresholds,
+        "recency_half_life_days": params.recency_half_life_days,
         "set_floor": classifier.set_floor,
         "temperature": classifier.temperature,
         "mix": classifier.mix,

@@ -402,6 +402,39 @@ async fn models_are_trained_activated_rolled_back_and_compared_and_the_quality_p
         "{html}"
     );
     assert!(html.contains("Präzision und Trefferquote je Leistung"));
+    assert!(html.contains("Schwellen je Gruppe"), "{html}");
+    assert!(
+        !html.contains("Fehlzuordnungen über dem Budget"),
+        "two auto-routed inquiries are too few to judge drift"
+    );
+
+    // Twenty more auto-routed inquiries and one more re-routed by a clerk: 2 of 22 (9 %)
+    // in the last four weeks is above the 5 % budget, and the admin sees it.
+    let routed = decision("strassenbeleuchtung-defekt", "tiefbau", &[]);
+    let mut more = Vec::new();
+    for _ in 0..20 {
+        more.push(case_with(&app, Some(routed.clone())).await);
+    }
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/inquiries/{}/review", more[0]),
+            &serde_json::json!({"action": "reroute", "service": "illegale-muellablagerung"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, html) = page(&admin, &app, "/admin/quality").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("Warnung: Fehlzuordnungen über dem Budget"),
+        "{html}"
+    );
+    assert!(html.contains("2 von 22"), "{html}");
+    let (status, html) = page(&admin, &app, "/admin").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("2 von 22 automatisch zugeordneten Anliegen umgeleitet (9.1 %, Budget 5 %)"),
+        "{html}"
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_eval_figures, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, assert_eval_figures, repo, spawn_app, spawn_app_with};
 
 /// A ready server whose trained versions activate even with few labelled inquiries.
 async fn learning_app() -> TestApp {
@@ -410,4 +410,37 @@ async fn a_version_that_changes_many_routes_waits_for_an_admin_and_old_versions_
         "active v2, its previous v1 and the newest; v3 ({}) deleted",
         v3["version"]
     );
+}
+
+#[tokio::test]
+async fn a_service_the_catalogue_keeps_from_auto_routing_always_goes_to_a_clerk() {
+    // The catalogue's own example of the service: the untrained scorer routes it at once.
+    let text = "Die Straßenlaterne vor dem Haus Birkenweg 4 ist seit einer Woche aus, abends ist es stockdunkel.";
+    let app = spawn_app().await;
+    let first = route(&app, text).await;
+    assert_eq!(first["decision"]["status"], "routed", "{first}");
+    assert_eq!(service(&first), "strassenbeleuchtung-defekt");
+
+    // The same catalogue with auto-routing switched off for that service.
+    let catalogue = std::fs::read_to_string(repo().join("config/catalogue.toml")).unwrap();
+    let line = "id = \"strassenbeleuchtung-defekt\"\n";
+    assert_eq!(catalogue.matches(line).count(), 1);
+    let edited = catalogue.replacen(line, &format!("{line}auto_route = false\n"), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("catalogue.toml");
+    std::fs::write(&path, edited).unwrap();
+    let app = spawn_app_with(|c| c.catalogue.path = path.clone()).await;
+    app.start_engine().await;
+    let second = route(&app, text).await;
+    assert_eq!(second["decision"]["status"], "review", "{second}");
+    assert_eq!(service(&second), "strassenbeleuchtung-defekt");
+    let reason = second["decision"]["reason"].as_str().unwrap();
+    assert!(reason.contains("auto_route = false"), "{reason}");
+    // Other services still route on their own.
+    let other = route(
+        &app,
+        "Sperrmüll abholen lassen: ein altes Sofa und zwei Schränke",
+    )
+    .await;
+    assert_ne!(service(&other), "strassenbeleuchtung-defekt");
 }

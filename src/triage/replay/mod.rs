@@ -57,10 +57,12 @@ pub struct ReplayRequest {
 #[derive(Debug, Clone, Serialize)]
 pub struct Period {
     pub start: NaiveDate,
-    /// The version that routed the period, its threshold (`None`: nothing auto-routes)
-    /// and the labelled inquiries it had learnt from.
+    /// The version that routed the period, its one threshold for all services (`None`:
+    /// none meets the budget; routing uses the groups' thresholds), the groups with a
+    /// threshold of their own, and the labelled inquiries it had learnt from.
     pub version: i64,
     pub threshold: Option<f32>,
+    pub groups_routing: usize,
     pub labelled: usize,
     #[serde(flatten)]
     pub tally: Tally,
@@ -151,6 +153,8 @@ fn catalogue_for(
             examples: Vec::new(),
             offices: Vec::new(),
             facts: Default::default(),
+            family: Some(crate::triage::classifier::family(l).to_string()),
+            auto_route: true,
         })
         .collect();
     let ids = services
@@ -260,6 +264,7 @@ pub async fn replay(
                 actor: Some("replay"),
                 reason: None,
                 place: r.place,
+                at: r.labelled_at(),
             })
             .collect();
         scratch.add_training_examples(&examples).await?;
@@ -288,12 +293,17 @@ pub async fn replay(
         let until = at + rows[at..].partition_point(|r| r.date < Some(end));
         let classifier = &trained.scorer.classifier;
         let threshold = classifier.auto_threshold;
+        let groups_routing = classifier
+            .thresholds
+            .iter()
+            .filter(|t| t.threshold.is_some())
+            .count();
         let mut tally = Tally::default();
         for (r, v) in rows[at..until].iter().zip(&vectors[at..until]) {
             let p = classifier.predict(&r.text, v, r.place);
             let top = argmax(&p);
             let correct = classifier.labels.get(top) == ids.get(&r.label);
-            let auto = threshold.is_some_and(|t| p[top] >= t);
+            let auto = classifier.auto_routes(&p);
             tally.add(correct, auto);
             let day = r.date.expect("dated rows only");
             months
@@ -306,6 +316,7 @@ pub async fn replay(
                 start: period_start,
                 version: trained.version,
                 threshold,
+                groups_routing,
                 labelled: trained.labelled,
                 tally,
             });

@@ -78,6 +78,8 @@ struct OverviewPage {
     queued: usize,
     dead_jobs: usize,
     dead_mail: usize,
+    /// The live misroute rate when it is above the budget.
+    drift: Option<super::quality::DriftView>,
 }
 
 async fn overview(State(state): State<AppState>, chrome: Chrome) -> Result<Response, ApiError> {
@@ -103,6 +105,9 @@ async fn overview(State(state): State<AppState>, chrome: Chrome) -> Result<Respo
             .iter()
             .filter(|m| m.state == "dead")
             .count(),
+        drift: super::quality::current_drift(&state)
+            .await?
+            .map(super::quality::DriftView::from),
     };
     Ok(render(StatusCode::OK, &page))
 }

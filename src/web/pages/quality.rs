@@ -27,6 +27,7 @@ use crate::{
     store::{ModelVersion, QualityRecord},
     triage::{
         calibration::{ReliabilityBin, RiskPoint},
+        classifier::GroupThreshold,
         metrics::Report,
     },
     web::{ApiError, AppState, routes::Route},
@@ -34,6 +35,10 @@ use crate::{
 
 /// Weeks of clerk decisions the page looks back on.
 pub const WEEKS: i64 = 12;
+/// The drift check: the most recent weeks it judges, and the fewest auto-routed inquiries
+/// in them before a live misroute rate counts.
+pub const DRIFT_WEEKS: usize = 4;
+pub const DRIFT_MIN_AUTO_ROUTED: usize = 20;
 
 pub fn routes() -> Vec<Route> {
     vec![Route::admin(Method::GET, "/admin/quality", quality)]
@@ -50,6 +55,33 @@ struct Figures {
     reliability: Vec<ReliabilityBin>,
     #[serde(default)]
     risk_curve: Vec<RiskPoint>,
+    #[serde(default)]
+    thresholds: Vec<GroupThreshold>,
+}
+
+/// The live misroute rate of the last [`DRIFT_WEEKS`] weeks above the budget: what has
+/// changed since the thresholds were fitted no longer fits them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drift {
+    pub auto_routed: usize,
+    pub misroutes: usize,
+    pub rate: f64,
+    pub budget: f64,
+}
+
+/// Drift, if the last weeks auto-routed enough inquiries to judge and clerks re-routed
+/// more than `budget` of them.
+pub fn drift(weeks: &[WeekRow], budget: f64) -> Option<Drift> {
+    let recent = &weeks[weeks.len().saturating_sub(DRIFT_WEEKS)..];
+    let auto_routed: usize = recent.iter().map(|w| w.auto_routed).sum();
+    let misroutes: usize = recent.iter().map(|w| w.misroutes).sum();
+    let rate = ratio(misroutes, auto_routed);
+    (auto_routed >= DRIFT_MIN_AUTO_ROUTED && rate > budget).then_some(Drift {
+        auto_routed,
+        misroutes,
+        rate,
+        budget,
+    })
 }
 
 /// A percentage as the pages write it ("94 %").
@@ -186,6 +218,31 @@ struct RiskLine {
     chosen: bool,
 }
 
+struct GroupLine {
+    group: String,
+    threshold: String,
+    predictions: usize,
+    pooled: bool,
+}
+
+pub struct DriftView {
+    pub auto_routed: usize,
+    pub misroutes: usize,
+    pub rate: String,
+    pub budget: String,
+}
+
+impl From<Drift> for DriftView {
+    fn from(d: Drift) -> Self {
+        Self {
+            auto_routed: d.auto_routed,
+            misroutes: d.misroutes,
+            rate: format!("{:.1} %", d.rate * 100.0),
+            budget: percent(d.budget),
+        }
+    }
+}
+
 struct WeekLine {
     week: String,
     received: usize,
@@ -206,6 +263,8 @@ struct QualityPage {
     risk: Vec<RiskLine>,
     classes: Vec<ClassLine>,
     confused: Vec<PairLine>,
+    groups: Vec<GroupLine>,
+    drift: Option<DriftView>,
     live_received: usize,
     weeks_svg: String,
     weeks: Vec<WeekLine>,
@@ -225,20 +284,48 @@ fn service_name(catalogue: Option<&Catalogue>, id: &str) -> String {
         .map_or_else(|| id.to_string(), |s| s.name.clone())
 }
 
-async fn quality(State(state): State<AppState>, chrome: Chrome) -> Result<Response, ApiError> {
-    let lang = chrome.lang;
-    let catalogue = state.ready().ok().map(|r| r.catalogue.clone());
-    let catalogue = catalogue.as_deref();
+/// The misroute budget the active model version was fitted for, else the configured one.
+fn budget_of(state: &AppState, figures: &Figures) -> f64 {
+    f64::from(
+        figures
+            .max_misroute_rate
+            .unwrap_or(state.config.triage.max_misroute_rate),
+    )
+}
+
+async fn active_figures(state: &AppState) -> Result<(Option<ModelVersion>, Figures), ApiError> {
     let active: Option<ModelVersion> = state
         .store
         .model_versions()
         .await?
         .into_iter()
         .find(|v| v.active);
-    let figures: Figures = active
+    let figures = active
         .as_ref()
         .and_then(|v| serde_json::from_value(v.metrics.clone()).ok())
         .unwrap_or_default();
+    Ok((active, figures))
+}
+
+/// The drift warning as of now, for the pages that show it.
+pub async fn current_drift(state: &AppState) -> Result<Option<Drift>, ApiError> {
+    let (_, figures) = active_figures(state).await?;
+    let now = Utc::now();
+    let records = state
+        .store
+        .quality_records(now - Duration::weeks(DRIFT_WEEKS as i64))
+        .await?;
+    Ok(drift(
+        &live(&records, now).weeks,
+        budget_of(state, &figures),
+    ))
+}
+
+async fn quality(State(state): State<AppState>, chrome: Chrome) -> Result<Response, ApiError> {
+    let lang = chrome.lang;
+    let catalogue = state.ready().ok().map(|r| r.catalogue.clone());
+    let catalogue = catalogue.as_deref();
+    let (active, figures) = active_figures(&state).await?;
     let model = active.as_ref().map(|v| {
         let cv = figures.cross_validation.as_ref();
         ModelView {
@@ -561,6 +648,24 @@ async fn quality(State(state): State<AppState>, chrome: Chrome) -> Result<Respon
             count: *n,
         })
         .collect();
+    let drift = drift(&live.weeks, budget_of(&state, &figures)).map(DriftView::from);
+    let none = lang.pick("keine", "none");
+    let groups = figures
+        .thresholds
+        .iter()
+        .map(|g| GroupLine {
+            group: if g.group.is_empty() {
+                lang.pick("alle Leistungen", "all services").into()
+            } else {
+                g.group.clone()
+            },
+            threshold: g
+                .threshold
+                .map_or_else(|| none.to_string(), |t| percent(f64::from(t))),
+            predictions: g.predictions,
+            pooled: g.pooled,
+        })
+        .collect();
     let page = QualityPage {
         chrome,
         model,
@@ -570,6 +675,8 @@ async fn quality(State(state): State<AppState>, chrome: Chrome) -> Result<Respon
         risk,
         classes,
         confused,
+        groups,
+        drift,
         live_received: records.len(),
         weeks_svg,
         weeks,
@@ -616,5 +723,26 @@ mod tests {
         assert_eq!(live.volume["Tiefbau"], vec![2, 0]);
         assert_eq!(live.volume["Abfall"], vec![1, 1]);
         assert_eq!(live.corrected, vec![("a".into(), "b".into(), 1)]);
+    }
+
+    #[test]
+    fn drift_is_judged_on_the_last_weeks_with_enough_auto_routes() {
+        let week = |auto_routed, misroutes| WeekRow {
+            monday: NaiveDate::from_ymd_opt(2026, 11, 2).unwrap(),
+            received: auto_routed * 2,
+            auto_routed,
+            misroutes,
+        };
+        // Old weeks full of misroutes do not count; the last four do.
+        let mut weeks = vec![week(50, 40), week(50, 40)];
+        weeks.extend([week(10, 0), week(10, 1), week(10, 1), week(10, 1)]);
+        let d = drift(&weeks, 0.05).expect("3 of 40 is above 5 %");
+        assert_eq!((d.auto_routed, d.misroutes), (40, 3));
+        assert!((d.rate - 0.075).abs() < 1e-9);
+        assert_eq!(drift(&weeks, 0.08), None);
+        // Too few auto-routes to judge: 2 of 12 is no evidence of drift yet.
+        let few = vec![week(6, 1), week(6, 1)];
+        assert_eq!(drift(&few, 0.05), None);
+        assert_eq!(drift(&[], 0.05), None);
     }
 }
