@@ -124,6 +124,10 @@ enum Command {
     /// Print the shell completion script for bash, zsh or fish.
     #[command(after_help = cli::completions::HELP)]
     Completions { shell: cli::completions::Shell },
+    /// The encoder timed by the binary itself, for `bench/compare`: JSON requests on
+    /// standard input, one JSON answer per line on standard output.
+    #[command(hide = true)]
+    BenchEncoder,
     /// The mail parser's child process (run by intake): one message on standard input,
     /// its parse as JSON on standard output.
     #[command(hide = true)]
@@ -210,6 +214,7 @@ async fn run(cli: Cli, config: Config) -> anyhow::Result<std::process::ExitCode>
         Command::Gdpr { action } => ops::gdpr(&config, action).await,
         Command::Triage { text } => cli::inspect::triage(&config, &text).await,
         Command::Embed { input, token_ids } => cli::inspect::embed(&config, input, token_ids).await,
+        Command::BenchEncoder => cli::bench::encoder(&config).await,
         Command::Train(args) => train::train(&config, args).await,
         Command::Eval(args) => train::eval(&config, *args).await,
         Command::Model { action } => cli::model::run(&config, action).await,
