@@ -13,6 +13,8 @@
 //! The texts are the Konstanz inquiries of `../shared/data/konstanz/dev.csv` (a fixed
 //! German sentence when absent). Prints numbers only.
 
+mod common;
+
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -31,19 +33,11 @@ fn repo() -> PathBuf {
 
 fn texts() -> Vec<String> {
     let path = repo().join("../shared/data/konstanz/dev.csv");
-    let Ok(mut reader) = csv::Reader::from_path(&path) else {
-        return vec!["Die Straßenlaterne vor Hausnummer 7 ist seit Tagen kaputt.".into()];
-    };
-    let column = reader
-        .headers()
-        .expect("CSV header")
-        .iter()
-        .position(|h| h == "text")
-        .expect("a `text` column");
-    reader
-        .records()
-        .map(|r| r.expect("CSV record")[column].to_string())
-        .collect()
+    if path.exists() {
+        common::read_texts(&path)
+    } else {
+        vec!["Die Straßenlaterne vor Hausnummer 7 ist seit Tagen kaputt.".into()]
+    }
 }
 
 struct Server {

@@ -47,11 +47,34 @@ fn gelu_into_avx2(src: &[f32], dst: &mut [f32]) {
     gelu_into(src, dst)
 }
 
+/// The CPU has what the `_avx2` kernels are compiled for.
+fn avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The values of a custom op's input, which must be contiguous f32.
+fn contiguous_f32<'a>(op: &str, storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(data) = storage else {
+        candle_core::bail!("{op}: f32 only")
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        candle_core::bail!("{op}: contiguous input only")
+    };
+    Ok(&data[start..end])
+}
+
 /// Exact GELU, 0.5·x·(1 + erf(x/√2)), over a slice.
 pub fn gelu(src: &[f32]) -> Vec<f32> {
     let mut out = vec![0f32; src.len()];
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+    if avx2_fma() {
         // SAFETY: the CPU supports the features the function was compiled for.
         unsafe { gelu_into_avx2(src, &mut out) };
         return out;
@@ -68,16 +91,8 @@ impl CustomOp1 for GeluErf {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("gelu: f32 only")
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("gelu: contiguous input only")
-        };
-        Ok((
-            CpuStorage::F32(gelu(&data[start..end])),
-            layout.shape().clone(),
-        ))
+        let src = contiguous_f32("gelu", storage, layout)?;
+        Ok((CpuStorage::F32(gelu(src)), layout.shape().clone()))
     }
 }
 
@@ -112,13 +127,7 @@ impl CustomOp1 for GeluBias<'_> {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("gelu: f32 only")
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("gelu: contiguous input only")
-        };
-        let src = &data[start..end];
+        let src = contiguous_f32("gelu", storage, layout)?;
         let width = self.bias.len();
         if width == 0 || !src.len().is_multiple_of(width) {
             candle_core::bail!("gelu: {} values are not rows of {width}", src.len())
@@ -133,9 +142,7 @@ impl CustomOp1 for GeluBias<'_> {
                 // SAFETY: every part writes its own range of `out`, which outlives the call.
                 let dst = unsafe { std::slice::from_raw_parts_mut(dst.at(from), to - from) };
                 #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
+                if avx2_fma() {
                     // SAFETY: the CPU supports the features the function was compiled for.
                     unsafe { gelu_bias_rows_avx2(&src[from..to], self.bias, dst) };
                     continue;
@@ -168,6 +175,7 @@ struct SharedOut(*mut f32);
 
 // SAFETY: the parts that share it write disjoint elements, and the buffer outlives them.
 unsafe impl Send for SharedOut {}
+// SAFETY: as for Send: no two parts write the same element, none reads another's.
 unsafe impl Sync for SharedOut {}
 
 impl SharedOut {
@@ -370,7 +378,8 @@ fn score_block_avx2(
     p: &mut [f32],
 ) {
     use std::arch::x86_64::*;
-    assert!(KEY_BLOCK == 8 && QUERY_BLOCK == 4 && head_size > 0);
+    const { assert!(KEY_BLOCK == 8 && QUERY_BLOCK == 4) };
+    assert!(head_size > 0);
     assert!((i + QUERY_BLOCK) * head_size <= q.len());
     assert!((head_size - 1) * keys + j + KEY_BLOCK <= kt.len());
     assert!((i + QUERY_BLOCK - 1) * keys + j + KEY_BLOCK <= p.len());
@@ -403,7 +412,7 @@ fn context_block_avx2(
     c: usize,
 ) -> [[f32; COLUMN_BLOCK]; QUERY_BLOCK] {
     use std::arch::x86_64::*;
-    assert!(COLUMN_BLOCK == 16 && QUERY_BLOCK == 4);
+    const { assert!(COLUMN_BLOCK == 16 && QUERY_BLOCK == 4) };
     assert!(len == 0 || (i + QUERY_BLOCK - 1) * keys + len <= p.len());
     assert!(len == 0 || (len - 1) * width + c + COLUMN_BLOCK <= v.len());
     let mut out = [[0f32; COLUMN_BLOCK]; QUERY_BLOCK];
@@ -455,12 +464,7 @@ impl CustomOp1 for Attention<'_> {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("attention: f32 only")
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("attention: contiguous input only")
-        };
+        let qkv = contiguous_f32("attention", storage, layout)?;
         let (batch, tokens, width) = layout.shape().dims3()?;
         let hidden = width / 3;
         if width != 3 * hidden || !hidden.is_multiple_of(self.heads) || self.lengths.len() != batch
@@ -475,7 +479,6 @@ impl CustomOp1 for Attention<'_> {
             candle_core::bail!("attention: a length beyond {tokens} tokens")
         }
         let head_size = hidden / self.heads;
-        let qkv = &data[start..end];
         let mut out = vec![0f32; batch * tokens * hidden];
         let dst = SharedOut(out.as_mut_ptr());
         let parallel = batch * tokens >= PARALLEL_ROWS;
@@ -486,9 +489,7 @@ impl CustomOp1 for Attention<'_> {
                 let out = SharedOut(dst.at(b * tokens * hidden));
                 let len = self.lengths[b];
                 #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2")
-                    && std::arch::is_x86_feature_detected!("fma")
-                {
+                if avx2_fma() {
                     // SAFETY: the CPU supports the features the function was compiled for.
                     unsafe { attend_avx2(rows, head, len, hidden, head_size, out) };
                     continue;
