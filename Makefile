@@ -27,11 +27,15 @@ model: build
 deps:
 	@bash .ci/install-deps
 
+## Speed and memory figures (printed, never asserted); bench/compare runs the encoder
+## against ONNX Runtime.
 bench: model
 	$(CARGO) bench --locked --bench train
 	$(CARGO) bench --locked --bench embed
 	$(CARGO) bench --locked --bench slowloris
 	$(CARGO) bench --locked --bench mail_bomb
+	$(CARGO) bench --locked --bench http
+	$(CARGO) bench --locked --bench index
 
 ## The property tests of mail intake, HTML-to-text and the catalogue parsers with many more
 ## cases than `make test` runs (override with FUZZ_CASES=…).

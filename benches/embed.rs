@@ -9,6 +9,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+mod common;
+
 use anliegen::{
     app::{self, Engine},
     config::Config,
@@ -36,20 +38,6 @@ fn config(data: &Path) -> Config {
     c.data.dir = data.to_path_buf();
     c.database.url = format!("sqlite://{}/anliegen.db", data.display()).into();
     c
-}
-
-fn read_texts(path: &Path) -> Vec<String> {
-    let mut reader = csv::Reader::from_path(path).expect("readable CSV");
-    let column = reader
-        .headers()
-        .expect("CSV header")
-        .iter()
-        .position(|h| h == "text")
-        .expect("a `text` column");
-    reader
-        .records()
-        .map(|r| r.expect("CSV record")[column].to_string())
-        .collect()
 }
 
 /// Nearest-rank percentile in milliseconds.
@@ -152,7 +140,7 @@ fn main() {
         println!("skipped: ../shared/data/konstanz/dev.csv not found");
         return;
     }
-    let texts = read_texts(&csv);
+    let texts = common::read_texts(&csv);
     let data = tempfile::tempdir().expect("temporary data directory");
     let config = config(data.path());
     println!("workload: {} ({} texts)", csv.display(), texts.len());

@@ -2,6 +2,7 @@
 //! arguments (clap derive) and a `run` function. Shared glue (opening the store, the
 //! progress bar on stderr, report formats) lives here.
 
+pub mod bench;
 pub mod catalogue;
 pub mod completions;
 pub mod exit;

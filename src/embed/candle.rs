@@ -125,7 +125,10 @@ impl CandleEncoder {
         let mask = Tensor::from_vec(mask, shape, &self.device)?;
         let types = ids.zeros_like()?;
         let hidden = match &self.network {
-            Network::Bert(m) => m.forward(&ids, &types, &mask)?,
+            Network::Bert(m) => {
+                let lengths: Vec<usize> = batch.iter().map(|seq| seq.len()).collect();
+                m.forward(&ids, &types, &lengths)?
+            }
             Network::XlmRoberta(m) => m.forward(&ids, &mask, &types, None, None, None)?,
         };
         mean_pool_normalise(&hidden, &mask)?.to_vec2()
