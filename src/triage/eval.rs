@@ -48,6 +48,9 @@ pub struct EvalResult {
     /// rate.
     pub auto_routed: f32,
     pub auto_misroute_rate: f32,
+    /// The same with the one threshold for all classes instead of the groups'.
+    pub one_threshold_auto_routed: f32,
+    pub one_threshold_misroute_rate: f32,
     pub max_misroute_rate: f32,
     /// Training and test rows with a place.
     pub placed_train: usize,
@@ -218,14 +221,30 @@ pub async fn evaluate_rows(
             g.misrouted += usize::from(*t != Some(top));
         }
     }
-    let routed: usize = groups.iter().map(|g| g.auto_routed).sum();
-    let wrong: usize = groups.iter().map(|g| g.misrouted).sum();
-    let auto_routed = routed as f32 / preds.len().max(1) as f32;
-    let auto_misroute_rate = if routed == 0 {
-        0.0
-    } else {
-        wrong as f32 / routed as f32
+    let share = |routed: usize, wrong: usize| {
+        (
+            routed as f32 / preds.len().max(1) as f32,
+            if routed == 0 {
+                0.0
+            } else {
+                wrong as f32 / routed as f32
+            },
+        )
     };
+    let (auto_routed, auto_misroute_rate) = share(
+        groups.iter().map(|g| g.auto_routed).sum(),
+        groups.iter().map(|g| g.misrouted).sum(),
+    );
+    let routed_one: Vec<bool> = preds
+        .iter()
+        .zip(&truth)
+        .filter(|(p, _)| classifier.auto_threshold.is_some_and(|t| p[argmax(p)] >= t))
+        .map(|(p, t)| *t == Some(argmax(p)))
+        .collect();
+    let (one_threshold_auto_routed, one_threshold_misroute_rate) = share(
+        routed_one.len(),
+        routed_one.iter().filter(|&&right| !right).count(),
+    );
     Ok(EvalResult {
         n_test: test.rows.len(),
         n_train: train.len(),
@@ -237,6 +256,8 @@ pub async fn evaluate_rows(
         groups,
         auto_routed,
         auto_misroute_rate,
+        one_threshold_auto_routed,
+        one_threshold_misroute_rate,
         max_misroute_rate: params.max_misroute_rate,
         placed_train: train.iter().filter(|r| r.place.is_some()).count(),
         placed_test: test.rows.iter().filter(|r| r.place.is_some()).count(),
@@ -301,15 +322,25 @@ impl EvalResult {
             .filter(|g| g.fitted.threshold.is_some())
             .count();
         s += &format!(
-            "{:<34}{} of inquiries, {} of them misrouted (budget {}), by the thresholds of {} of {} groups; one threshold for all: {}\n",
+            "{:<34}{} of inquiries, {} of them misrouted (budget {}), by the thresholds of {} of {} groups\n",
             "auto-routed",
             pct(self.auto_routed),
             pct(self.auto_misroute_rate),
             pct(self.max_misroute_rate),
             with_threshold,
             self.groups.len(),
-            self.auto_threshold
-                .map_or_else(|| "none meets the budget".into(), |t| format!("{t:.3}")),
+        );
+        s += &format!(
+            "{:<34}{}\n",
+            "  (one threshold for all)",
+            match self.auto_threshold {
+                Some(t) => format!(
+                    "{} of inquiries at confidence ≥ {t:.3}, {} of them misrouted",
+                    pct(self.one_threshold_auto_routed),
+                    pct(self.one_threshold_misroute_rate)
+                ),
+                None => "none meets the budget".into(),
+            }
         );
         for g in self.groups.iter().filter(|g| g.fitted.threshold.is_some()) {
             s += &format!(

@@ -47,6 +47,9 @@ impl From<&crate::config::TriageConfig> for Activation {
 const COMPARED: i64 = 200;
 const MIN_COMPARED: usize = 20;
 
+/// A training text: text, label index, coarse place, when it was labelled.
+type Row = (String, usize, Option<GeoPoint>, Option<DateTime<Utc>>);
+
 pub struct Trained {
     pub version: i64,
     pub scorer: Arc<LearnedScorer>,
@@ -88,11 +91,10 @@ pub async fn train_version(
     };
     // Every catalogue text is labelled data: name, description and keywords carry the
     // service's vocabulary, the examples its everyday wording.
-    let mut rows: Vec<(String, usize, Option<GeoPoint>, Option<DateTime<Utc>>)> =
-        catalogue_index::documents(catalogue)
-            .into_iter()
-            .filter_map(|d| Some((d.text, catalogue.service_index(&d.service_id)?, None, None)))
-            .collect();
+    let mut rows: Vec<Row> = catalogue_index::documents(catalogue)
+        .into_iter()
+        .filter_map(|d| Some((d.text, catalogue.service_index(&d.service_id)?, None, None)))
+        .collect();
     let mut labelled = 0;
     for e in store.training_examples().await? {
         // Examples for services removed from the catalogue are kept but not learned.
