@@ -81,17 +81,24 @@ impl Dovecot {
                 ),
             )
             .unwrap();
+            // Dovecot's log process keeps the starter's stderr open for as long as it runs:
+            // a pipe would never reach its end, so the starter writes into a file.
+            let stderr_path = root.join("dovecot.stderr");
+            let stderr = std::fs::File::create(&stderr_path).unwrap();
             let started = Command::new("dovecot")
                 .arg("-c")
                 .arg(&conf)
-                .output()
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(stderr)
+                .status()
                 .unwrap_or_else(|e| panic!("dovecot cannot start ({e}): run `make deps`"));
-            if started.status.success() {
+            if started.success() {
                 break port;
             }
             let why = format!(
                 "{}{}",
-                String::from_utf8_lossy(&started.stderr),
+                std::fs::read_to_string(&stderr_path).unwrap_or_default(),
                 std::fs::read_to_string(root.join("dovecot.log")).unwrap_or_default()
             );
             assert!(
